@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# System libraries the Python stack needs but pip cannot install:
+# open3d (imported by `ns-export`) links libusb-1.0; ffmpeg-free video writing uses imageio-ffmpeg's binary.
+set -euo pipefail
+missing=()
+ldconfig -p 2>/dev/null | grep -q 'libusb-1.0.so.0' || missing+=(libusb-1.0-0)
+ldconfig -p 2>/dev/null | grep -q 'libGL.so.1' || missing+=(libgl1)
+ldconfig -p 2>/dev/null | grep -q 'libgomp.so.1' || missing+=(libgomp1)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "installing system packages: ${missing[*]}"
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+else
+  echo "warning: system packages missing (${missing[*]}); install them with: sudo apt-get install ${missing[*]}" >&2
+fi

@@ -1,0 +1,47 @@
+"""Write frame sequences as GIF or MP4 (imageio; MP4 through imageio-ffmpeg), atomically."""
+
+import os
+import tempfile
+from pathlib import Path
+
+import imageio.v2 as imageio
+import numpy as np
+
+
+def _to_uint8(frame: np.ndarray) -> np.ndarray:
+    frame = np.asarray(frame)
+    if frame.dtype != np.uint8:
+        frame = (np.clip(frame, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    if frame.ndim == 2:
+        frame = np.repeat(frame[..., None], 3, axis=-1)
+    return frame[..., :3]
+
+
+def write_video(path: Path, frames: list[np.ndarray] | np.ndarray, fps: float = 15.0) -> Path:
+    """Write frames ([H, W, 3|4] or [H, W], uint8 or float in [0, 1]) to `path`; the suffix picks the format.
+
+    `.gif` loops forever; `.mp4` is H.264 (frame sizes are padded to even numbers by imageio-ffmpeg's block size of
+    2 so every player accepts them). The file is written to a temporary sibling and renamed when complete.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".gif", ".mp4"):
+        raise ValueError(f"write_video: unsupported extension '{path.suffix}' in {path}; use .gif or .mp4")
+    if len(frames) == 0:
+        raise ValueError(f"write_video: no frames to write to {path}")
+    images = [_to_uint8(f) for f in frames]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        if suffix == ".gif":
+            imageio.mimsave(tmp, images, format="GIF", duration=1000.0 / fps, loop=0)
+        else:
+            with imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264", macro_block_size=2) as writer:
+                for image in images:
+                    writer.append_data(image)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,1 @@
+"""Shared nerfstudio glue for the project's Gaussian methods: CPU-safe splatfacto base, device defaults."""

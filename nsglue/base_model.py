@@ -1,0 +1,343 @@
+"""A splatfacto that runs on CPU and offline, and the reusable pieces the project's Gaussian models build on.
+
+Stock splatfacto (nerfstudio 1.1.5) cannot run without CUDA and network: it moves seed colours and intrinsics to
+``.cuda()``, calls gsplat's CUDA-only ``rasterization`` directly, and builds a torchmetrics LPIPS that downloads
+AlexNet. This subclass overrides exactly those hooks (``populate_modules``, ``get_outputs``, the image metrics) and
+renders through :func:`splatcore.rasterize`, which uses gsplat on CUDA tensors and a PyTorch renderer elsewhere.
+It stays a ``SplatfactoModel`` because ``ns-export gaussian-splat`` and the viewer check for that class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, Literal, Mapping, NamedTuple, Optional, Tuple, Type
+
+import torch
+from gsplat.strategy import DefaultStrategy
+from jaxtyping import Float
+from nerfstudio.cameras.cameras import Cameras
+from nerfstudio.engine.optimizers import Optimizers
+from nerfstudio.models.splatfacto import SplatfactoModel, SplatfactoModelConfig
+from nerfstudio.utils.colors import get_color
+from nerfstudio.utils.rich_utils import CONSOLE
+from pytorch_msssim import SSIM
+from torch import Tensor, nn
+
+from nsglue.gaussians import GAUSSIAN_KEYS, initial_gaussian_params, rebind_optimizers
+
+VISER_GREY = (0.1490, 0.1647, 0.2157)
+"""Eval/viewer background when training uses random backgrounds (the viewer's default colour, as splatfacto)."""
+
+
+class NoInitialResetStrategy(DefaultStrategy):
+    """gsplat 1.4.0's ``DefaultStrategy`` without its opacity reset at step 0 (``0 % reset_every == 0``).
+
+    The step-0 reset clamps every opacity to ``2 * prune_opa`` before training starts (gsplat PR #735); with the
+    3DGS threshold 0.005 that would drop the 0.1 initial opacity to 0.01.
+    """
+
+    def step_post_backward(self, params, optimizers, state, step, info, packed=False):  # noqa: D102
+        if step == 0:
+            self._update_state(params, state, info, packed=packed)
+            return
+        super().step_post_backward(params, optimizers, state, step, info, packed=packed)
+
+
+@dataclass
+class CpuSafeSplatfactoModelConfig(SplatfactoModelConfig):
+    """Splatfacto that renders through ``splatcore.rasterize`` and never downloads weights."""
+
+    _target: Type = field(default_factory=lambda: CpuSafeSplatfactoModel)
+    use_absgrad: bool = False
+    """Densify on absolute screen-space gradients. Only gsplat's CUDA backward provides them, so off by default
+    (the CPU renderer returns plain gradients); use densify_grad_thresh 0.0002 (3DGS) without it."""
+    densify_grad_thresh: float = 0.0002
+    """Screen-space gradient norm above which Gaussians are densified (3DGS value for plain gradients)."""
+    init_seed: int = 0
+    """Seed of the random initialisation (means, quaternions, colours)."""
+    pause_refine_after_reset: Optional[int] = None
+    """Steps after each opacity reset without densification; None: splatfacto's num_train_data + refine_every."""
+    eval_lpips_net: Literal["alex", "vgg", "squeeze", "none"] = "alex"
+    """Backbone of the LPIPS eval metric; omitted (with a notice) when its pretrained weights are not on disk."""
+    verbose_strategy: bool = False
+    """Print gsplat's densification/pruning counts."""
+
+
+class RenderResult(NamedTuple):
+    """Output of :func:`render_splats` for C cameras."""
+
+    rgb: Float[Tensor, "C H W 3"]
+    """Colour composited onto the background, clamped to [0, 1]."""
+    alpha: Float[Tensor, "C H W 1"]
+    """Accumulated opacity."""
+    depth: Optional[Float[Tensor, "C H W 1"]]
+    """Expected depth where alpha > 0 (max depth elsewhere), or None unless requested."""
+    info: Dict
+    """Rasterizer meta (``means2d``, ``radii``, ...) for the densification strategy."""
+
+
+def camera_to_viewmat_K(
+    camera: Cameras, c2w_gl: Optional[Float[Tensor, "C 3 4"]] = None
+) -> Tuple[Float[Tensor, "C 4 4"], Float[Tensor, "C 3 3"]]:
+    """World-to-camera OpenCV view matrices and pinhole intrinsics of nerfstudio cameras, on the cameras' device.
+
+    Args:
+        camera: cameras with OpenGL camera-to-world poses (x right, y up, z back).
+        c2w_gl: optional replacement poses (e.g. after the camera optimizer), same convention.
+
+    Returns:
+        ``w2c_cv`` (x right, y down, z forward) and ``K``.
+    """
+    c2w_gl = camera.camera_to_worlds if c2w_gl is None else c2w_gl
+    c2w_gl = c2w_gl.reshape(-1, 3, 4)
+    rot_cv = c2w_gl[:, :3, :3] * c2w_gl.new_tensor([1.0, -1.0, -1.0])  # flip the y and z camera axes
+    w2c_cv = torch.zeros(c2w_gl.shape[0], 4, 4, dtype=c2w_gl.dtype, device=c2w_gl.device)
+    w2c_cv[:, :3, :3] = rot_cv.transpose(1, 2)
+    w2c_cv[:, :3, 3] = -(rot_cv.transpose(1, 2) @ c2w_gl[:, :3, 3:4]).squeeze(-1)
+    w2c_cv[:, 3, 3] = 1.0
+    K = camera.get_intrinsics_matrices().reshape(-1, 3, 3).to(c2w_gl)
+    return w2c_cv, K
+
+
+def render_splats(
+    params: Mapping[str, Tensor],
+    w2c_cv: Float[Tensor, "C 4 4"],
+    K: Float[Tensor, "C 3 3"],
+    width: int,
+    height: int,
+    background: Float[Tensor, "3"],
+    sh_degree_to_use: Optional[int],
+    with_depth: bool = False,
+    absgrad: bool = False,
+    rasterize_mode: str = "classic",
+) -> RenderResult:
+    """Render one Gaussian set stored in splatfacto's convention (log scales, logit opacities).
+
+    Args:
+        params: tensors keyed by :data:`nsglue.gaussians.GAUSSIAN_KEYS` (cropped or not).
+        w2c_cv: world-to-camera OpenCV view matrices.
+        K: pinhole intrinsics at the render resolution.
+        width: render width in pixels.
+        height: render height in pixels.
+        background: colour composited behind the Gaussians.
+        sh_degree_to_use: SH degree to evaluate; None means ``features_dc`` are sigmoid logits (SH degree 0).
+        with_depth: also return expected depth.
+        absgrad: ask gsplat (CUDA) for absolute screen-space gradients.
+        rasterize_mode: "classic" or "antialiased".
+    """
+    from splatcore import rasterize
+
+    if sh_degree_to_use is None:
+        colors = torch.sigmoid(params["features_dc"])
+    else:
+        colors = torch.cat([params["features_dc"][:, None, :], params["features_rest"]], dim=1)
+    render, alpha, info = rasterize(
+        params["means"],
+        params["quats"],
+        torch.exp(params["scales"]),
+        torch.sigmoid(params["opacities"]).squeeze(-1),
+        colors,
+        w2c_cv,
+        K,
+        width,
+        height,
+        sh_degree=sh_degree_to_use,
+        render_mode="RGB+ED" if with_depth else "RGB",
+        packed=False,
+        absgrad=absgrad,
+        rasterize_mode=rasterize_mode,
+    )
+    rgb = torch.clamp(render[..., :3] + (1.0 - alpha) * background, 0.0, 1.0)
+    depth = None
+    if with_depth:
+        depth = render[..., 3:4]
+        depth = torch.where(alpha > 0, depth, depth.detach().max())
+    return RenderResult(rgb, alpha, depth, info)
+
+
+def optimizer_view(optimizers: Mapping[str, torch.optim.Optimizer], suffix: str) -> Dict[str, torch.optim.Optimizer]:
+    """The optimizers of one Gaussian set under the plain keys gsplat's strategy expects.
+
+    nerfstudio keeps one global name -> optimizer map, so a second set registers ``means_2``, ``scales_2``, ...;
+    gsplat's strategy indexes ``optimizers[key]`` for each key of the params dict it is given.
+    """
+    return {key: optimizers[key + suffix] for key in GAUSSIAN_KEYS}
+
+
+class CpuSafeSplatfactoModel(SplatfactoModel):
+    """Splatfacto rendering through ``splatcore.rasterize``; runs on CPU, offline, and on CUDA via gsplat.
+
+    Args:
+        lpips_net: optional LPIPS module for the eval metric (tests inject a random one); otherwise the real
+            pretrained network is loaded when its weights are on disk.
+    """
+
+    config: CpuSafeSplatfactoModelConfig
+
+    def __init__(self, *args, lpips_net: Optional[nn.Module] = None, **kwargs):
+        self._injected_lpips = lpips_net
+        super().__init__(*args, **kwargs)
+
+    # ---- set-up ----------------------------------------------------------------------------------------------
+    def populate_modules(self) -> None:
+        generator = torch.Generator().manual_seed(self.config.init_seed)
+        self.gauss_params = nn.ParameterDict(self.make_gaussian_params(generator))
+        self.camera_optimizer = self.config.camera_optimizer.setup(num_cameras=self.num_train_data, device="cpu")
+        from torchmetrics.image import PeakSignalNoiseRatio
+
+        self.psnr = PeakSignalNoiseRatio(data_range=1.0)
+        self.ssim = SSIM(data_range=1.0, size_average=True, channel=3)
+        # Kept out of the module tree: not saved in checkpoints, so they load whether or not weights exist.
+        self.__dict__["lpips_metric"] = self._injected_lpips or self._load_eval_lpips()
+        self.step = 0
+        self.crop_box = None
+        if self.config.background_color == "random":
+            self.background_color = torch.tensor(VISER_GREY)
+        else:
+            self.background_color = get_color(self.config.background_color)
+        if self.config.use_bilateral_grid:
+            from nerfstudio.model_components.lib_bilagrid import BilateralGrid
+
+            self.bil_grids = BilateralGrid(self.num_train_data, *self.config.grid_shape)
+        self.strategy = self.make_strategy()
+        self.strategy_state = self.strategy.initialize_state(scene_scale=1.0)
+
+    def make_gaussian_params(self, generator: torch.Generator) -> Dict[str, nn.Parameter]:
+        """Initial parameters of one Gaussian set (seed points unless ``random_init``)."""
+        seed_points = None if self.config.random_init else self.seed_points
+        return initial_gaussian_params(
+            self.config.num_random, self.config.random_scale, self.config.sh_degree, generator, seed_points
+        )
+
+    def make_strategy(self) -> DefaultStrategy:
+        """A densification strategy from the config, with splatfacto's mapping of field names."""
+        c = self.config
+        pause = c.pause_refine_after_reset
+        return NoInitialResetStrategy(
+            prune_opa=c.cull_alpha_thresh,
+            grow_grad2d=c.densify_grad_thresh,
+            grow_scale3d=c.densify_size_thresh,
+            grow_scale2d=c.split_screen_size,
+            prune_scale3d=c.cull_scale_thresh,
+            prune_scale2d=c.cull_screen_size,
+            refine_scale2d_stop_iter=c.stop_screen_size_at,
+            refine_start_iter=c.warmup_length,
+            refine_stop_iter=c.stop_split_at,
+            reset_every=c.reset_alpha_every * c.refine_every,
+            refine_every=c.refine_every,
+            pause_refine_after_reset=self.num_train_data + c.refine_every if pause is None else pause,
+            absgrad=c.use_absgrad,
+            revised_opacity=False,
+            verbose=c.verbose_strategy,
+        )
+
+    def _load_eval_lpips(self) -> Optional[nn.Module]:
+        if self.config.eval_lpips_net == "none":
+            return None
+        from splatcore.lpips import MissingWeightsError, load_lpips
+
+        try:
+            return load_lpips(self.config.eval_lpips_net)
+        except MissingWeightsError as err:
+            CONSOLE.print(f"[yellow]LPIPS metric omitted: {str(err).split('. Fix:')[0]}.")
+            return None
+
+    # ---- training hooks --------------------------------------------------------------------------------------
+    def step_cb(self, optimizers: Optimizers, step: int) -> None:
+        """Store the step and optimizers; re-point optimizers at parameters replaced by a checkpoint load."""
+        super().step_cb(optimizers, step)
+        rebind_optimizers(self.gauss_params, self.optimizers)
+
+    def camera_render_setup(self, camera: Cameras) -> Tuple[Tensor, Tensor, int, int]:
+        """``(w2c_cv [1,4,4], K [1,3,3], width, height)`` at the current training resolution."""
+        c2w_gl = self.camera_optimizer.apply_to_camera(camera) if self.training else camera.camera_to_worlds
+        scale = self._get_downscale_factor()
+        camera.rescale_output_resolution(1 / scale)
+        w2c_cv, K = camera_to_viewmat_K(camera, c2w_gl)
+        width, height = int(camera.width.item()), int(camera.height.item())
+        camera.rescale_output_resolution(scale)
+        return w2c_cv, K, width, height
+
+    def sh_degree_to_use(self) -> Optional[int]:
+        """SH degree for this step (grows every ``sh_degree_interval``), or None for SH degree 0 (sigmoid colours)."""
+        if self.config.sh_degree == 0:
+            return None
+        return min(self.step // self.config.sh_degree_interval, self.config.sh_degree)
+
+    def cropped(self, params: Mapping[str, Tensor]) -> Optional[Dict[str, Tensor]]:
+        """``params`` restricted to the viewer's crop box (eval only); None when the box holds nothing."""
+        if self.crop_box is None or self.training:
+            return dict(params)
+        keep = self.crop_box.within(params["means"]).squeeze()
+        if keep.sum() == 0:
+            return None
+        return {k: v[keep] for k, v in params.items()}
+
+    def get_outputs(self, camera: Cameras) -> Dict[str, Tensor]:
+        """Render the Gaussians for one camera: ``rgb``, ``depth`` (eval), ``accumulation``, ``background``."""
+        if not isinstance(camera, Cameras):
+            raise ValueError(f"get_outputs expects a Cameras object, got {type(camera).__name__}")
+        if self.training and camera.shape[0] != 1:
+            raise ValueError(f"training renders one camera at a time, got {camera.shape[0]}")
+        params = self.cropped(self.gauss_params)
+        if params is None:
+            return self.get_empty_outputs(int(camera.width.item()), int(camera.height.item()), self.background_color)
+        w2c_cv, K, width, height = self.camera_render_setup(camera)
+        self.last_size = (height, width)
+        background = self._get_background_color()
+        result = self.render_params(params, w2c_cv, K, width, height, background)
+        if self.training:
+            self.strategy.step_pre_backward(
+                self.gauss_params, self.optimizers, self.strategy_state, self.step, result.info
+            )
+        self.info = result.info
+        return self.outputs_from_render(result, background, camera)
+
+    def render_params(self, params, w2c_cv, K, width, height, background) -> RenderResult:
+        """:func:`render_splats` with this model's SH schedule, depth policy and rasterize mode."""
+        return render_splats(
+            params,
+            w2c_cv,
+            K,
+            width,
+            height,
+            background,
+            self.sh_degree_to_use(),
+            with_depth=self.config.output_depth_during_training or not self.training,
+            absgrad=self.config.use_absgrad,
+            rasterize_mode=self.config.rasterize_mode,
+        )
+
+    def outputs_from_render(self, result: RenderResult, background: Tensor, camera: Cameras) -> Dict[str, Tensor]:
+        """nerfstudio's output dict for the first camera of a render (bilateral grid applied when training)."""
+        rgb = result.rgb
+        height, width = rgb.shape[1:3]
+        if self.config.use_bilateral_grid and self.training and camera.metadata and "cam_idx" in camera.metadata:
+            rgb = self._apply_bilateral_grid(rgb, camera.metadata["cam_idx"], height, width)
+        if not self.training:
+            background = background.expand(height, width, 3)
+        return {
+            "rgb": rgb.squeeze(0),
+            "depth": None if result.depth is None else result.depth.squeeze(0),
+            "accumulation": result.alpha.squeeze(0),
+            "background": background,
+        }
+
+    # ---- evaluation ------------------------------------------------------------------------------------------
+    def get_image_metrics_and_images(
+        self, outputs: Dict[str, Tensor], batch: Dict[str, Tensor]
+    ) -> Tuple[Dict[str, float], Dict[str, Tensor]]:
+        """PSNR, SSIM (and LPIPS when its pretrained weights exist) of ``outputs["rgb"]``; GT|prediction image."""
+        gt_rgb = self.composite_with_background(self.get_gt_img(batch["image"]), outputs["background"])
+        predicted_rgb = outputs["rgb"]
+        gt_nchw = gt_rgb.permute(2, 0, 1)[None]
+        pred_nchw = predicted_rgb.permute(2, 0, 1)[None]
+        metrics = {
+            "psnr": float(self.psnr(gt_nchw, pred_nchw).item()),
+            "ssim": float(self.ssim(gt_nchw, pred_nchw)),
+        }
+        if self.lpips_metric is not None:
+            from splatcore.lpips import lpips_distance
+
+            metrics["lpips"] = float(lpips_distance(self.lpips_metric, predicted_rgb, gt_rgb))
+        return metrics, {"img": torch.cat([gt_rgb, predicted_rgb], dim=1)}

@@ -175,7 +175,7 @@ class CpuSafeSplatfactoModel(SplatfactoModel):
     config: CpuSafeSplatfactoModelConfig
 
     def __init__(self, *args, lpips_net: Optional[nn.Module] = None, **kwargs):
-        self._injected_lpips = lpips_net
+        self.__dict__["_injected_lpips"] = lpips_net  # not a submodule: kept out of checkpoints
         super().__init__(*args, **kwargs)
 
     # ---- set-up ----------------------------------------------------------------------------------------------
@@ -324,6 +324,7 @@ class CpuSafeSplatfactoModel(SplatfactoModel):
         }
 
     # ---- evaluation ------------------------------------------------------------------------------------------
+    @torch.no_grad()
     def get_image_metrics_and_images(
         self, outputs: Dict[str, Tensor], batch: Dict[str, Tensor]
     ) -> Tuple[Dict[str, float], Dict[str, Tensor]]:

@@ -28,34 +28,21 @@ from typing import Literal
 import imageio.v2 as imageio
 import numpy as np
 import torch
-import torch.nn.functional as F
 from tqdm import tqdm
 
 from datagen.interpolate import Interpolator
+from efficient4d_ns import losses
 
 ConfidenceMode = Literal["paper", "released"]
 CACHE_VERSION = "1"
 
 
-def ssim_map(image_a: np.ndarray, image_b: np.ndarray, window: int = 11, sigma: float = 1.5) -> np.ndarray:
-    """Per-pixel SSIM (Gaussian window, data range 1), averaged over channels. [H, W, 3] x2 -> [H, W] float32."""
-    a = torch.from_numpy(np.ascontiguousarray(image_a, np.float32)).permute(2, 0, 1)[None]
-    b = torch.from_numpy(np.ascontiguousarray(image_b, np.float32)).permute(2, 0, 1)[None]
-    coords = torch.arange(window, dtype=torch.float32) - window // 2
-    g = torch.exp(-(coords**2) / (2 * sigma**2))
-    g = g / g.sum()
-    kernel = (g[:, None] * g[None, :]).expand(3, 1, window, window).contiguous()
-
-    def blur(x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(F.pad(x, [window // 2] * 4, mode="reflect"), kernel, groups=3)
-
-    c1, c2 = 0.01**2, 0.03**2
-    mu_a, mu_b = blur(a), blur(b)
-    var_a = blur(a * a) - mu_a**2
-    var_b = blur(b * b) - mu_b**2
-    cov = blur(a * b) - mu_a * mu_b
-    ssim = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
-    return ssim[0].mean(0).numpy()
+def ssim_map(image_a: np.ndarray, image_b: np.ndarray) -> np.ndarray:
+    """Per-pixel SSIM (11×11 Gaussian window, σ 1.5), averaged over channels. [H, W, 3] x2 -> [H, W] float32."""
+    a = torch.from_numpy(np.ascontiguousarray(image_a, np.float32)).permute(2, 0, 1)
+    b = torch.from_numpy(np.ascontiguousarray(image_b, np.float32)).permute(2, 0, 1)
+    with torch.no_grad():
+        return losses.ssim_map(a, b).numpy()
 
 
 def _pair_errors(frames: np.ndarray, t: int, k: int, interpolator: Interpolator) -> tuple[np.ndarray, np.ndarray]:

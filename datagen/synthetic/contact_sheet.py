@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 _HEADER_PX = 18
-_CAPTION_PX = 70
+_CAPTION_PX = 92
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 

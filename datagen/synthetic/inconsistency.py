@@ -194,12 +194,13 @@ def apply_color(rgba: Float[np.ndarray, "H W 4"], perturbation: FramePerturbatio
     """Gain, offset, then a hue rotation about the grey axis, on the object's pixels; alpha is unchanged."""
     if not perturbation.changes_color:
         return rgba
-    rgb = rgba[..., :3] * np.asarray(perturbation.gain) + np.asarray(perturbation.offset)
+    out = rgba.copy()
+    covered = rgba[..., 3] > 0
+    rgb = rgba[covered, :3] * np.asarray(perturbation.gain) + np.asarray(perturbation.offset)
     if perturbation.hue_deg != 0.0:
-        rotation = axis_angle_matrix(np.ones(3), np.radians(perturbation.hue_deg))
-        rgb = rgb @ rotation.T
-    rgb = np.where(rgba[..., 3:] > 0, np.clip(rgb, 0.0, 1.0), 0.0)
-    return np.concatenate([rgb, rgba[..., 3:]], axis=-1)
+        rgb = rgb @ axis_angle_matrix(np.ones(3), np.radians(perturbation.hue_deg)).T
+    out[covered, :3] = np.clip(rgb, 0.0, 1.0)
+    return out
 
 
 def displacement_field(height: int, width: int, peak_px: float, seed: int) -> Float[np.ndarray, "H W 2"]:
@@ -211,21 +212,24 @@ def displacement_field(height: int, width: int, peak_px: float, seed: int) -> Fl
 
 
 def apply_warp(rgba: Float[np.ndarray, "H W 4"], perturbation: FramePerturbation) -> Float[np.ndarray, "H W 4"]:
-    """Resamples the image along a smooth displacement field (premultiplied, so edges do not pick up black)."""
+    """Resamples the image along a smooth displacement field (premultiplied, so edges do not pick up black).
+
+    The output at pixel p is the input at p + field(p).
+    """
     if perturbation.warp_px <= 0.0:
         return rgba
     height, width = rgba.shape[:2]
-    field = displacement_field(height, width, perturbation.warp_px, perturbation.warp_seed)
+    field = displacement_field(height, width, perturbation.warp_px, perturbation.warp_seed).astype(np.float32)
     columns, rows = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
     premultiplied = np.concatenate([rgba[..., :3] * rgba[..., 3:], rgba[..., 3:]], axis=-1).astype(np.float32)
     warped = cv2.remap(
         premultiplied,
-        columns + field[..., 0].astype(np.float32),
-        rows + field[..., 1].astype(np.float32),
+        columns + field[..., 0],
+        rows + field[..., 1],
         interpolation=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=0,
-    ).astype(np.float64)
+    )
     alpha = np.clip(warped[..., 3:], 0.0, 1.0)
     rgb = np.where(alpha > 0, warped[..., :3] / np.maximum(alpha, 1e-12), 0.0)
-    return np.concatenate([np.clip(rgb, 0.0, 1.0), alpha], axis=-1)
+    return np.concatenate([np.clip(rgb, 0.0, 1.0), alpha], axis=-1).astype(np.float64)

@@ -99,46 +99,53 @@ class Caster:
         self._mesh = trimesh.Trimesh(posed.vertices, posed.faces, process=False)
         # trimesh picks embree (embreex) when installed; its pure-numpy fallback is much slower but correct.
         self._intersector = self._mesh.ray
+        self._centre_directions: dict[tuple, np.ndarray] = {}
 
-    def first_hits(
-        self, origins: Float[np.ndarray, "R 3"], directions: Float[np.ndarray, "R 3"]
-    ) -> Int[np.ndarray, "R"]:
-        """Index of the first triangle hit by each ray, -1 for a miss."""
-        if len(origins) == 0:
+    def first_hits(self, origin: Float[np.ndarray, "3"], directions: Float[np.ndarray, "R 3"]) -> Int[np.ndarray, "R"]:
+        """Index of the first triangle hit by each ray from `origin` along unit `directions`, -1 for a miss."""
+        if len(directions) == 0:
             return np.zeros(0, dtype=np.int64)
+        directions = directions.astype(np.float32)
+        origins = np.broadcast_to(np.asarray(origin, dtype=np.float32), directions.shape)
         return np.asarray(self._intersector.intersects_first(origins, directions), dtype=np.int64)
+
+    def centre_directions(self, intrinsics: Intrinsics) -> Float[np.ndarray, "HW 3"]:
+        """Unit ray directions through the pixel centres in camera (OpenGL) axes, cached per intrinsics."""
+        key = (intrinsics.fl_x, intrinsics.fl_y, intrinsics.cx, intrinsics.cy, int(intrinsics.w), int(intrinsics.h))
+        if key not in self._centre_directions:
+            columns, rows = np.meshgrid(np.arange(key[4]) + 0.5, np.arange(key[5]) + 0.5)
+            centres = np.stack([columns.ravel(), rows.ravel()], axis=1)
+            self._centre_directions[key] = camera_rays(np.eye(4), intrinsics, centres)[1]
+        return self._centre_directions[key]
 
     def cast(self, c2w_gl: Float[np.ndarray, "4 4"], intrinsics: Intrinsics, supersample: int = 2) -> HitBuffer:
         """Renders the hit buffer of one camera with adaptive supersampling (see the module docstring)."""
         width, height = int(intrinsics.w), int(intrinsics.h)
-        columns, rows = np.meshgrid(np.arange(width), np.arange(height))
-        centres = np.stack([columns.ravel() + 0.5, rows.ravel() + 0.5], axis=1)
-        origins, directions = camera_rays(c2w_gl, intrinsics, centres)
-        triangles = self.first_hits(origins, directions)
+        c2w_gl = np.asarray(c2w_gl, dtype=np.float64)
+        origin = c2w_gl[:3, 3]
+        directions = self.centre_directions(intrinsics) @ c2w_gl[:3, :3].T
+        triangles = self.first_hits(origin, directions)
         part_map = np.where(triangles >= 0, self.posed.face_part[np.maximum(triangles, 0)], -1).reshape(height, width)
         edge = _changes_nearby(part_map).ravel() if supersample > 1 else np.zeros(width * height, dtype=bool)
 
-        pixel, weight = np.flatnonzero(~edge), np.ones(int((~edge).sum()))
-        keep_triangles, keep_origins, keep_directions = triangles[~edge], origins[~edge], directions[~edge]
+        keep = ~edge & (triangles >= 0)
+        pixel, weight = np.flatnonzero(keep), np.ones(int(keep.sum()))
+        keep_triangles, keep_directions = triangles[keep], directions[keep]
         if edge.any():
             offsets = (np.arange(supersample) + 0.5) / supersample
             sub = np.stack(np.meshgrid(offsets, offsets), axis=-1).reshape(-1, 2)
             edge_pixels = np.flatnonzero(edge)
             corners = np.stack([edge_pixels % width, edge_pixels // width], axis=1).astype(np.float64)
-            sub_xy = (corners[:, None, :] + sub[None]).reshape(-1, 2)
-            sub_origins, sub_directions = camera_rays(c2w_gl, intrinsics, sub_xy)
-            sub_triangles = self.first_hits(sub_origins, sub_directions)
-            pixel = np.concatenate([pixel, np.repeat(edge_pixels, len(sub))])
-            weight = np.concatenate([weight, np.full(len(sub_xy), 1.0 / len(sub))])
-            keep_triangles = np.concatenate([keep_triangles, sub_triangles])
-            keep_origins = np.concatenate([keep_origins, sub_origins])
-            keep_directions = np.concatenate([keep_directions, sub_directions])
-        hit = keep_triangles >= 0
-        return self._hit_buffer(
-            width, height, pixel[hit], weight[hit], keep_triangles[hit], keep_origins[hit], keep_directions[hit]
-        )
+            sub_directions = camera_rays(c2w_gl, intrinsics, (corners[:, None, :] + sub[None]).reshape(-1, 2))[1]
+            sub_triangles = self.first_hits(origin, sub_directions)
+            sub_hit = sub_triangles >= 0
+            pixel = np.concatenate([pixel, np.repeat(edge_pixels, len(sub))[sub_hit]])
+            weight = np.concatenate([weight, np.full(int(sub_hit.sum()), 1.0 / len(sub))])
+            keep_triangles = np.concatenate([keep_triangles, sub_triangles[sub_hit]])
+            keep_directions = np.concatenate([keep_directions, sub_directions[sub_hit]])
+        return self._hit_buffer(width, height, pixel, weight, keep_triangles, origin, keep_directions)
 
-    def _hit_buffer(self, width, height, pixel, weight, triangles, origins, directions) -> HitBuffer:
+    def _hit_buffer(self, width, height, pixel, weight, triangles, origin, directions) -> HitBuffer:
         """Barycentric coordinates of the hits (Moller-Trumbore), then rest positions and shading normals."""
         posed = self.posed
         corners = posed.faces[triangles]
@@ -146,7 +153,7 @@ class Caster:
         edge1, edge2 = v1 - v0, v2 - v0
         p = np.cross(directions, edge2)
         inverse_det = 1.0 / np.einsum("ij,ij->i", edge1, p)
-        offset = origins - v0
+        offset = origin - v0
         u = np.einsum("ij,ij->i", offset, p) * inverse_det
         v = np.einsum("ij,ij->i", directions, np.cross(offset, edge1)) * inverse_det
         barycentric = np.clip(np.stack([1.0 - u - v, u, v], axis=1), 0.0, 1.0)

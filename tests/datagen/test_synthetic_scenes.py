@@ -146,3 +146,13 @@ def test_command_line_dataclass_writes_a_dataset(tmp_path, capsys):
     generator = _transforms(path)["generator"]
     assert generator["seed"] == 5 and generator["inconsistency"]["strengths"]["phantom"] == 0.0
     assert generator["inconsistency"]["strengths"]["warp"] == InconsistencyConfig(level="high").strengths()["warp"]
+
+
+def test_command_line_flags_parse_into_the_dataclass():
+    import tyro
+
+    args = ["--out", "x", "--dynamic", "--inconsistency", "low", "--phantom", "0.5", "--num-times", "9"]
+    command = tyro.cli(Synthetic, args=args)
+    assert command.dynamic and command.num_times == 9 and command.resolution is None
+    strengths = command.inconsistency_config().strengths()
+    assert strengths["phantom"] == 0.5 and strengths["warp"] == InconsistencyConfig(level="low").strengths()["warp"]

@@ -8,12 +8,12 @@ a few percent of the image, so this costs little more than one ray per pixel. Al
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 import trimesh
 from jaxtyping import Float, Int
 
+from datagen.cameras import Intrinsics
 from datagen.synthetic.objects import PosedMesh, SyntheticObject
 from datagen.synthetic.textures import Texture, evaluate_texture
 
@@ -22,17 +22,6 @@ LIGHTS = ((np.array([0.75, 0.35, 0.56]), 0.6), (np.array([-0.6, -0.45, 0.66]), 0
 the side the input view never sees is lit too. Fixed in world space: shading is view-independent (Lambert)."""
 AMBIENT = 0.32
 """Ambient light intensity (key + fill + ambient peak at ~1.1 and clip to 1)."""
-
-
-class Intrinsics(Protocol):
-    """Pinhole intrinsics in pixels (the dataset's `fl_x fl_y cx cy w h`)."""
-
-    fl_x: float
-    fl_y: float
-    cx: float
-    cy: float
-    w: int
-    h: int
 
 
 @dataclass(frozen=True)

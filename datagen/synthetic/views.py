@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 from jaxtyping import Float
 
+from datagen.cameras import Intrinsics
 from datagen.synthetic.inconsistency import FramePerturbation, apply_color, apply_warp
 from datagen.synthetic.objects import SyntheticObject, pose_object
-from datagen.synthetic.raycast import Caster, HitBuffer, Intrinsics, composite, shade
+from datagen.synthetic.raycast import Caster, HitBuffer, composite, shade
 from datagen.synthetic.textures import Texture
 
 
@@ -44,9 +45,13 @@ class ObjectRenderer:
             del self._casters[key]
 
     def hits(
-        self, c2w_gl: Float[np.ndarray, "4 4"], intrinsics: Intrinsics, time: float | None = None, phantom=False
+        self,
+        c2w_gl: Float[np.ndarray, "4 4"],
+        intrinsics: Intrinsics,
+        time: float | None = None,
+        phantom: bool = False,
     ) -> HitBuffer:
-        """The hit buffer of one camera."""
+        """The hit buffer of one camera (of the object with its phantom part when `phantom`)."""
         return self.caster(time, phantom).cast(c2w_gl, intrinsics, self.supersample)
 
     def clean(

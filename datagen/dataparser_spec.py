@@ -1,6 +1,14 @@
-"""Registers the `generated-data` dataparser (placeholder until the parser lands)."""
+"""Registers the `generated-data` dataparser with nerfstudio (entry point ``nerfstudio.dataparser_configs``).
 
-from nerfstudio.data.dataparsers.nerfstudio_dataparser import NerfstudioDataParserConfig
+Kept tiny: nerfstudio builds its dataparser list while importing ``nerfstudio.configs.dataparser_configs``, so this
+module must not import datamanagers or method configs (they import that module back).
+"""
+
 from nerfstudio.plugins.registry_dataparser import DataParserSpecification
 
-generated_data = DataParserSpecification(config=NerfstudioDataParserConfig(), description="placeholder")
+from datagen.dataparser import GeneratedDataParserConfig
+
+generated_data = DataParserSpecification(
+    config=GeneratedDataParserConfig(),
+    description="datagen datasets: poses as written (object at the origin, +z up), per-frame time/view/orbit kept",
+)

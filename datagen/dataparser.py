@@ -1,0 +1,162 @@
+"""The `generated-data` nerfstudio dataparser: reads the dataset contract as written, without re-centring or
+re-scaling, and keeps what the stock `nerfstudio-data` parser drops.
+
+- Poses stay exactly as in ``transforms.json`` (object at the origin, +z up), so angles, radii and ground truth keep
+  their meaning and a checkpoint can be compared across datasets.
+- ``time`` goes into ``Cameras.times`` and the parser reports ``includes_time`` (which nerfstudio's datamanager copies
+  right after constructing the parser, so it is decided in ``__init__`` from ``transforms.json``; the viewer shows its
+  time slider from it).
+- ``metadata["frame_meta"]`` keeps ``orbit``, ``view``, ``time``, ``azimuth_deg``, ``elevation_deg`` per image.
+- ``train_filenames`` / ``test_filenames`` give the splits; "val" and "test" both read the test list (and fall back to
+  the training frames, with a note, when the dataset has no ground-truth views).
+- RGBA images stay RGBA (``alpha_color=None``); the models composite onto their own backgrounds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Type
+
+import numpy as np
+import torch
+from nerfstudio.cameras.cameras import Cameras, CameraType
+from nerfstudio.data.dataparsers.base_dataparser import DataParser, DataParserConfig, DataparserOutputs
+from nerfstudio.data.scene_box import SceneBox
+from nerfstudio.utils.rich_utils import CONSOLE
+
+from datagen.dataset import FrameRecord, GeneratedDataset, read_dataset
+from datagen.validate import TRANSFORMS_NAME
+
+DEFAULT_EXTENT_3D = 1.0
+"""Scene-box half-size when the generator records no object extent (SV3D framing: the object fits radius ~1)."""
+DEFAULT_EXTENT_4D = 0.5
+"""Scene-box half-size for time x view datasets without a recorded extent (SyncDreamer's volume is [-0.5, 0.5]^3)."""
+
+
+@dataclass
+class GeneratedDataParserConfig(DataParserConfig):
+    """Reads a `datagen` dataset (transforms.json + images) with poses, times and per-frame keys unchanged."""
+
+    _target: Type = field(default_factory=lambda: GeneratedDataParser)
+    data: Path = Path()
+    """Dataset directory holding transforms.json (or the transforms.json file itself)."""
+    check_pixels: bool = False
+    """Decode every image while validating (finds truncated files up front; slower on large datasets)."""
+
+
+def _dataset_dir(data: Path) -> Path:
+    data = Path(data)
+    return data.parent if data.suffix == ".json" else data
+
+
+def _frames_have_time(data_dir: Path) -> bool:
+    """Whether any frame of ``transforms.json`` carries ``time``; False when the file cannot be read yet (parsing
+    reports that properly)."""
+    try:
+        meta = json.loads((data_dir / TRANSFORMS_NAME).read_text(encoding="utf-8"))
+        return any(isinstance(f, dict) and "time" in f for f in meta.get("frames", []))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _scene_extent(dataset: GeneratedDataset, has_time: bool) -> float:
+    """Half-size of the scene box: the generator's recorded object extent, else the layout's default."""
+    generator = dataset.generator
+    for value in (generator.get("object_extent"), (generator.get("object") or {}).get("radius")):
+        if isinstance(value, (int, float)) and math.isfinite(value) and value > 0:
+            return float(value)
+    return DEFAULT_EXTENT_4D if has_time else DEFAULT_EXTENT_3D
+
+
+def frame_meta(frames: list[FrameRecord]) -> dict[str, torch.Tensor]:
+    """Per-image keys as tensors in frame order: orbit/view (-1 if absent), time/azimuth/elevation (nan if absent)."""
+
+    def column(key: str, dtype: torch.dtype, missing: float) -> torch.Tensor:
+        values = [getattr(f, key) for f in frames]
+        return torch.tensor([missing if v is None else v for v in values], dtype=dtype)
+
+    return {
+        "orbit": column("orbit", torch.long, -1),
+        "view": column("view", torch.long, -1),
+        "time": column("time", torch.float32, math.nan),
+        "azimuth_deg": column("azimuth_deg", torch.float32, math.nan),
+        "elevation_deg": column("elevation_deg", torch.float32, math.nan),
+    }
+
+
+class GeneratedDataParser(DataParser):
+    """Dataparser for the `datagen` dataset contract."""
+
+    config: GeneratedDataParserConfig
+
+    def __init__(self, config: GeneratedDataParserConfig):
+        super().__init__(config=config)
+        # Instance attribute: the datamanager reads it before any split is parsed.
+        self.includes_time = _frames_have_time(_dataset_dir(config.data))
+        self._dataset: GeneratedDataset | None = None
+
+    def dataset(self) -> GeneratedDataset:
+        """The parsed (and validated) dataset, read once."""
+        if self._dataset is None:
+            self._dataset = read_dataset(_dataset_dir(self.config.data), check_pixels=self.config.check_pixels)
+        return self._dataset
+
+    def _split_frames(self, split: str) -> list[FrameRecord]:
+        dataset = self.dataset()
+        if split == "train":
+            return dataset.split_frames("train")
+        if split not in ("val", "test"):
+            raise ValueError(f"split={split!r}: expected 'train', 'val' or 'test'")
+        frames = dataset.split_frames("test")
+        if not frames:
+            CONSOLE.print(
+                f"[yellow]{dataset.data_dir}: test_filenames is empty (no ground-truth views); "
+                f"evaluating on the training frames.[/yellow]"
+            )
+            frames = dataset.split_frames("train")
+        return frames
+
+    def _generate_dataparser_outputs(self, split: str = "train", **kwargs) -> DataparserOutputs:
+        dataset = self.dataset()
+        frames = self._split_frames(split)
+        if not frames:
+            raise ValueError(f"{dataset.data_dir / TRANSFORMS_NAME}: train_filenames is empty; list training frames")
+        intrinsics = [dataset.frame_intrinsics(f) for f in frames]
+
+        def per_frame(key: str, dtype: torch.dtype) -> torch.Tensor:
+            return torch.tensor([[getattr(k, key)] for k in intrinsics], dtype=dtype)
+
+        c2w_gl = torch.from_numpy(np.stack([f.c2w_gl[:3, :4] for f in frames])).float()
+        has_time = [f.time is not None for f in frames]
+        times = None
+        if self.includes_time:
+            if not all(has_time):
+                missing = frames[has_time.index(False)].file_path
+                raise ValueError(
+                    f"{dataset.data_dir / TRANSFORMS_NAME}: frame {missing} has no 'time' but others do; "
+                    "give every frame a time in [0, 1] or none"
+                )
+            times = torch.tensor([[f.time] for f in frames], dtype=torch.float32)
+        cameras = Cameras(
+            camera_to_worlds=c2w_gl,
+            fx=per_frame("fl_x", torch.float32),
+            fy=per_frame("fl_y", torch.float32),
+            cx=per_frame("cx", torch.float32),
+            cy=per_frame("cy", torch.float32),
+            width=per_frame("w", torch.long),
+            height=per_frame("h", torch.long),
+            camera_type=CameraType.PERSPECTIVE,
+            times=times,
+        )
+        extent = _scene_extent(dataset, self.includes_time)
+        return DataparserOutputs(
+            image_filenames=[dataset.data_dir / f.file_path for f in frames],
+            cameras=cameras,
+            alpha_color=None,
+            scene_box=SceneBox(aabb=torch.tensor([[-extent] * 3, [extent] * 3], dtype=torch.float32)),
+            dataparser_scale=1.0,
+            metadata={"frame_meta": frame_meta(frames), "generator": dataset.generator},
+        )

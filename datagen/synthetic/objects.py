@@ -189,88 +189,98 @@ def make_object(seed: int, animated: bool = False) -> SyntheticObject:
     body_texture = random_texture(rng, base_hue=hue)
     limb_texture = random_texture(rng, base_hue=hue + 0.33)
     accent_texture = random_texture(rng, base_hue=hue + 0.66)
-    body_mesh = _body(rng)
-    up = np.array([0.0, 0.0, 1.0])
-    bob = Motion("translate", up, np.zeros(3), rng.uniform(0.03, 0.06), rng.uniform(0, 2 * np.pi))
-    parts: list[Part] = [Part("body", body_mesh, body_texture, None, (bob,))]
+    body = _body(rng)
+    bob = Motion("translate", _UP, np.zeros(3), rng.uniform(0.03, 0.06), rng.uniform(0, 2 * np.pi))
+    parts: list[Part] = [Part("body", body, body_texture, None, (bob,))]
+    _add_head_and_eyes(rng, parts, body, accent_texture, limb_texture)
+    limb_radius = _add_limbs(rng, parts, body, limb_texture)
+    _add_back_parts(rng, parts, body, accent_texture, limb_texture)
 
-    def add(part: Part) -> int:
-        parts.append(part)
-        return len(parts) - 1
+    # The phantom: an extra limb on the side or back, only in the views a generator gets wrong.
+    side = rng.choice([-1.0, 1.0])
+    phantom_dir = _unit([rng.uniform(-1.0, 0.1), side * rng.uniform(0.4, 1.0), rng.uniform(-0.3, 0.8)])
+    attach = _surface_point(body, phantom_dir)
+    end = attach + _unit(phantom_dir + rng.normal(scale=0.25, size=3)) * rng.uniform(0.35, 0.55)
+    phantom = Part("phantom", _capsule(attach, end, limb_radius), accent_texture, 0)
+    variant_seed = int(rng.integers(2**31))
+    return _normalise(SyntheticObject(seed, tuple(parts), phantom, variant_seed=variant_seed), animated)
 
-    # Head on top, turning left and right; eyes and pupils (the front marker) ride on it.
+
+_UP = np.array([0.0, 0.0, 1.0])
+
+
+def _add_head_and_eyes(
+    rng: np.random.Generator, parts: list[Part], body: trimesh.Trimesh, head_texture: Texture, ear_texture: Texture
+) -> None:
+    """A head on top turning left and right (75 %), maybe ears; the eyes - the front marker - on the head or body."""
     if rng.random() < 0.75:
         head_dir = _unit([0.35, 0.0, 1.0] + rng.normal(scale=0.15, size=3) * [1, 1, 0])
         head_radius = rng.uniform(0.2, 0.28)
-        head_center = _surface_point(body_mesh, head_dir) + head_dir * head_radius * 0.5
-        turn = Motion("rotate", up, head_center, rng.uniform(0.25, 0.45), rng.uniform(0, 2 * np.pi))
-        host = add(Part("head", _sphere(head_center, head_radius), accent_texture, 0, (turn,)))
+        head_center = _surface_point(body, head_dir) + head_dir * head_radius * 0.5
+        turn = Motion("rotate", _UP, head_center, rng.uniform(0.25, 0.45), rng.uniform(0, 2 * np.pi))
+        parts.append(Part("head", _sphere(head_center, head_radius), head_texture, 0, (turn,)))
+        host = len(parts) - 1
         eye_centers = [head_center + _unit([1.0, side * 0.45, 0.3]) * head_radius * 0.92 for side in (-1, 1)]
         eye_radius = head_radius * 0.3
         if rng.random() < 0.5:
             for side in (-1, 1):
                 base = head_center + _unit([0.0, side * 0.6, 1.0]) * head_radius * 0.8
                 ear = _cone(base, _unit([0.0, side * 0.5, 1.0]), head_radius * 0.35, head_radius * 0.9)
-                add(Part("ear", ear, limb_texture, host))
+                parts.append(Part("ear", ear, ear_texture, host))
     else:
         host = 0
-        eye_centers = [_surface_point(body_mesh, [1.0, side * 0.35, 0.35]) for side in (-1, 1)]
+        eye_centers = [_surface_point(body, [1.0, side * 0.35, 0.35]) for side in (-1, 1)]
         eye_radius = 0.085
     for center in eye_centers:
-        add(Part("eye", _sphere(center, eye_radius), solid_texture((0.97, 0.97, 0.95)), host))
+        parts.append(Part("eye", _sphere(center, eye_radius), solid_texture((0.97, 0.97, 0.95)), host))
         pupil = center + _unit([1.0, 0.0, 0.0]) * eye_radius * 0.75
-        add(Part("pupil", _sphere(pupil, eye_radius * 0.5), solid_texture((0.05, 0.05, 0.08)), host))
+        parts.append(Part("pupil", _sphere(pupil, eye_radius * 0.5), solid_texture((0.05, 0.05, 0.08)), host))
 
-    # Legs swinging fore and aft in opposite phase, optional arms flapping together.
+
+def _add_limbs(rng: np.random.Generator, parts: list[Part], body: trimesh.Trimesh, texture: Texture) -> float:
+    """Two or four legs swinging fore and aft in opposite phase, maybe two arms flapping; returns the limb radius."""
     leg_length, leg_radius = rng.uniform(0.3, 0.5), rng.uniform(0.06, 0.1)
     fore_aft = [0.0] if rng.random() < 0.5 else [0.45, -0.45]
     swing = rng.uniform(0.3, 0.5)
     for k, x_offset in enumerate(fore_aft):
         for side in (-1, 1):
-            attach = _surface_point(body_mesh, [x_offset, side * 0.55, -0.85])
+            attach = _surface_point(body, [x_offset, side * 0.55, -0.85])
             end = attach + _unit([0.0, side * 0.2, -1.0]) * leg_length
             phase = np.pi * ((side > 0) + k) % (2 * np.pi)
             motion = Motion("rotate", np.array([0.0, 1.0, 0.0]), attach, swing, phase)
-            add(Part("leg", _capsule(attach, end, leg_radius), limb_texture, 0, (motion,)))
+            parts.append(Part("leg", _capsule(attach, end, leg_radius), texture, 0, (motion,)))
     if rng.random() < 0.6:
         arm_length, flap = rng.uniform(0.3, 0.45), rng.uniform(0.25, 0.45)
         for side in (-1, 1):
-            attach = _surface_point(body_mesh, [0.15, side * 1.0, 0.15])
+            attach = _surface_point(body, [0.15, side * 1.0, 0.15])
             end = attach + _unit([0.3, side * 1.0, -0.35]) * arm_length
             motion = Motion("rotate", np.array([-float(side), 0.0, 0.0]), attach, flap, 0.0, 2)
-            add(Part("arm", _capsule(attach, end, leg_radius * 0.8), limb_texture, 0, (motion,)))
+            parts.append(Part("arm", _capsule(attach, end, leg_radius * 0.8), texture, 0, (motion,)))
+    return float(leg_radius)
 
-    # One or two back parts the input view cannot see.
+
+def _add_back_parts(
+    rng: np.random.Generator, parts: list[Part], body: trimesh.Trimesh, accent: Texture, handle_texture: Texture
+) -> None:
+    """One or two of: a wagging tail, a ridge of spikes, a spinning handle - all on the side the input never sees."""
     for extra in rng.choice(["tail", "spikes", "handle"], size=rng.integers(1, 3), replace=False):
         if extra == "tail":
-            attach = _surface_point(body_mesh, [-1.0, 0.0, 0.2])
+            attach = _surface_point(body, [-1.0, 0.0, 0.2])
             end = attach + _unit([-1.0, 0.0, 0.6]) * rng.uniform(0.35, 0.55)
-            wag = Motion("rotate", up, attach, rng.uniform(0.4, 0.6), rng.uniform(0, 2 * np.pi), 2)
-            add(Part("tail", _capsule(attach, end, 0.055), accent_texture, 0, (wag,)))
+            wag = Motion("rotate", _UP, attach, rng.uniform(0.4, 0.6), rng.uniform(0, 2 * np.pi), 2)
+            parts.append(Part("tail", _capsule(attach, end, 0.055), accent, 0, (wag,)))
         elif extra == "spikes":
             height, radius = rng.uniform(0.16, 0.28), rng.uniform(0.05, 0.08)
             for theta in np.linspace(0.15, 0.55, rng.integers(3, 6)) * np.pi:
                 direction = np.array([-np.sin(theta), 0.0, np.cos(theta)])
-                base = _surface_point(body_mesh, direction) - direction * 0.03
-                add(Part("spike", _cone(base, direction, radius, height), accent_texture, 0))
+                base = _surface_point(body, direction) - direction * 0.03
+                parts.append(Part("spike", _cone(base, direction, radius, height), accent, 0))
         else:
-            center = _surface_point(body_mesh, [-1.0, 0.0, 0.0]) + np.array([-0.1, 0.0, 0.0])
+            center = _surface_point(body, [-1.0, 0.0, 0.0]) + np.array([-0.1, 0.0, 0.0])
             ring = trimesh.creation.torus(0.2, 0.045, major_sections=32, minor_sections=12)
-            ring.apply_transform(trimesh.transformations.rotation_matrix(np.pi / 2, [1, 0, 0])).apply_translation(
-                center
-            )
+            ring.apply_transform(trimesh.transformations.rotation_matrix(np.pi / 2, [1, 0, 0]))
             spin = Motion("rotate", np.array([0.0, 1.0, 0.0]), center, rng.uniform(0.6, 1.0), 0.0)
-            add(Part("handle", ring, limb_texture, 0, (spin,)))
-
-    # The phantom: an extra limb on the side or back, only in the views a generator gets wrong.
-    phantom_dir = _unit(
-        [rng.uniform(-1.0, 0.1), rng.choice([-1.0, 1.0]) * rng.uniform(0.4, 1.0), rng.uniform(-0.3, 0.8)]
-    )
-    attach = _surface_point(body_mesh, phantom_dir)
-    end = attach + _unit(phantom_dir + rng.normal(scale=0.25, size=3)) * rng.uniform(0.35, 0.55)
-    phantom = Part("phantom", _capsule(attach, end, leg_radius), accent_texture, 0)
-    variant_seed = int(rng.integers(2**31))
-    return _normalise(SyntheticObject(seed, tuple(parts), phantom, variant_seed=variant_seed), animated)
+            parts.append(Part("handle", ring.apply_translation(center), handle_texture, 0, (spin,)))
 
 
 def _normalise(obj: SyntheticObject, animated: bool) -> SyntheticObject:

@@ -6,7 +6,7 @@ import pytest
 
 from datagen.cameras import SV3D_FOV_DEG, SV3D_RADIUS, c2w_gl_from_spherical, intrinsics_from_fov
 from datagen.synthetic.inconsistency import KINDS, InconsistencyConfig, plan_perturbations
-from datagen.synthetic.objects import make_object
+from datagen.synthetic.objects import make_object, pose_object
 from datagen.synthetic.views import ObjectRenderer
 
 SIZE = 48
@@ -41,6 +41,26 @@ def test_alpha_matches_the_silhouette(renderer, intrinsics):
             assert corner[3] == 0.0 and (corner[:3] == 0).all()
         coverage = (rgba[..., 3] > 0).mean()
         assert 0.1 < coverage < 0.7, coverage
+
+
+def test_silhouette_matches_the_pinhole_projection_of_the_mesh(renderer, intrinsics):
+    """Independent of the ray caster: project the mesh vertices with K and the inverse pose (OpenGL -> OpenCV)."""
+    vertices = pose_object(renderer.obj).vertices
+    for azimuth, elevation in ((0.0, 0.0), (130.0, 25.0), (250.0, -30.0)):
+        c2w_gl = _c2w(azimuth, elevation)
+        w2c_cv = np.diag([1.0, -1.0, -1.0, 1.0]) @ np.linalg.inv(c2w_gl)
+        camera = vertices @ w2c_cv[:3, :3].T + w2c_cv[:3, 3]
+        pixels = camera[:, :2] / camera[:, 2:] * intrinsics.fl_x + [intrinsics.cx, intrinsics.cy]
+        alpha = renderer.clean(c2w_gl, intrinsics)[..., 3]
+        rows, columns = np.nonzero(alpha)
+        # The covered pixels span exactly the projected vertices' bounding box (to the pixel).
+        np.testing.assert_allclose([columns.min(), rows.min()], np.floor(pixels.min(axis=0)), atol=1)
+        np.testing.assert_allclose([columns.max(), rows.max()], np.floor(pixels.max(axis=0)), atol=1)
+        # Every vertex projects onto (or next to) a covered pixel.
+        covered = np.pad(alpha > 0, 1)
+        grown = covered[:-2, 1:-1] | covered[2:, 1:-1] | covered[1:-1, :-2] | covered[1:-1, 2:] | covered[1:-1, 1:-1]
+        index = np.clip(np.floor(pixels).astype(int), 0, SIZE - 1)
+        assert grown[index[:, 1], index[:, 0]].all()
 
 
 def test_front_shows_the_eyes_and_the_back_does_not(renderer, intrinsics):

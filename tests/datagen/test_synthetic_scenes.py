@@ -6,10 +6,12 @@ from pathlib import Path
 import imageio.v2 as imageio
 import numpy as np
 import pytest
+import trimesh
 
 from datagen.dataset import read_dataset, validate_dataset
 from datagen.synthetic.command import Synthetic
 from datagen.synthetic.inconsistency import InconsistencyConfig
+from datagen.synthetic.objects import STATIC_RADIUS
 from datagen.synthetic.scenes import HELD_OUT_TIME_VIEWS, make_dynamic_dataset, make_static_dataset
 
 STATIC_PX, DYNAMIC_PX, TIMES = 32, 32, 5
@@ -49,7 +51,9 @@ def test_static_dataset_is_valid_with_63_labels_and_36_clean_views(static_dir):
         assert (static_dir / "ground_truth" / name).is_file()
     image = imageio.imread(static_dir / meta["test_filenames"][0])
     assert image.shape == (STATIC_PX, STATIC_PX, 4) and image[0, 0, 3] == 0 and image[..., 3].max() == 255
-    assert (static_dir / "ground_truth" / "mesh.ply").stat().st_size > 1000
+    mesh = trimesh.load(static_dir / "ground_truth" / "mesh.ply")
+    assert np.linalg.norm(mesh.vertices, axis=1).max() == pytest.approx(STATIC_RADIUS, rel=1e-4)
+    assert mesh.visual.vertex_colors.shape == (len(mesh.vertices), 4)
     sheet = imageio.imread(static_dir / "preview" / "contact_sheet.png")
     assert sheet.ndim == 3 and sheet.shape[1] > 6 * STATIC_PX
 

@@ -99,3 +99,13 @@ def test_composite_averages_samples_per_pixel():
     rgba = composite(_Hits(), colors)
     np.testing.assert_allclose(rgba[0, 0], [0.5, 0.0, 0.5, 0.5])  # straight alpha: mean colour of covered samples
     np.testing.assert_allclose(rgba[0, 1], [0.2, 0.4, 0.6, 1.0])
+
+
+def test_embree_and_the_numpy_ray_tracer_agree():
+    pytest.importorskip("embreex")
+    obj = _sphere_object(center=(0.1, -0.2, 0.05), radius=0.5)
+    posed = pose_object(obj)
+    small = SimpleNamespace(fl_x=30.0, fl_y=30.0, cx=12.0, cy=12.0, w=24, h=24)
+    fast = Caster(posed, use_embree=True).cast(_camera_on_plus_x(), small, 2)
+    slow = Caster(posed, use_embree=False).cast(_camera_on_plus_x(), small, 2)
+    np.testing.assert_allclose(composite(fast, shade(obj, fast)), composite(slow, shade(obj, slow)), atol=1e-4)

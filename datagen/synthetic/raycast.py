@@ -1,4 +1,4 @@
-"""Ray casting a posed object (embree through trimesh), shading the hits and compositing RGBA images.
+"""Ray casting a posed object (Intel Embree via embreex), shading the hits and compositing RGBA images.
 
 Anti-aliasing is adaptive: one ray per pixel centre, then `supersample`^2 rays for the pixels whose 3x3
 neighbourhood changes part (silhouettes, part boundaries). Edge pixels are what 2x2 supersampling fixes and they are
@@ -14,17 +14,17 @@ import trimesh
 from jaxtyping import Float, Int
 
 from datagen.cameras import Intrinsics
-
-try:  # Intel Embree through embreex (x86-64 wheels); elsewhere trimesh's pure-numpy ray tracer (slow, same answers).
-    from embreex import mesh_construction, rtcore_scene
-except ImportError:
-    mesh_construction = rtcore_scene = None
 from datagen.synthetic.objects import PosedMesh, SyntheticObject
 from datagen.synthetic.textures import Texture, evaluate_texture
 
+try:  # embreex ships x86-64 wheels; elsewhere trimesh's pure-numpy ray tracer is used (slow, same answers).
+    from embreex import mesh_construction, rtcore_scene
+except ImportError:
+    mesh_construction = rtcore_scene = None
+
 LIGHTS = ((np.array([0.75, 0.35, 0.56]), 0.6), (np.array([-0.6, -0.45, 0.66]), 0.25))
-"""(unit direction towards the light, intensity): a key light from the front, upper left and a back fill light, so
-the side the input view never sees is lit too. Fixed in world space: shading is view-independent (Lambert)."""
+"""(direction towards the light, intensity): a key light from the front, above and to the right as seen from the
+input view, and a fill light from behind, so the side the input view never sees is lit too. Fixed in world space: shading is view-independent (Lambert)."""
 AMBIENT = 0.32
 """Ambient light intensity (key + fill + ambient peak at ~1.1 and clip to 1)."""
 

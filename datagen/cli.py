@@ -1,8 +1,121 @@
-"""`datagen` command line (placeholder until the subcommands land)."""
+"""The `datagen` command: make, convert and check datasets.
+
+datagen synthetic --out DIR [--dynamic]          procedural object with ground truth (no GPU, no weights)
+datagen convert frames|video|grid|matrix ...     generator output -> dataset
+datagen validate DIR                             check a dataset, naming the file and field of every problem
+datagen image-to-3d / video-to-4d                diffusion generators (not in this release)
+"""
+
+from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Union
+
+import tyro
+
+from datagen.convert import ConvertFrames, ConvertGrid, ConvertMatrix, ConvertVideo
+from datagen.dataset import DatasetError
+from datagen.images import ConvertError
+from datagen.synthetic.command import Synthetic
+from datagen.validate import summarize_dataset, validate_dataset
+
+NOT_IMPLEMENTED_EXIT = 2
+
+
+@dataclass
+class Validate:
+    """Check a dataset against the contract; prints every problem with its file and field (exit 1), else a summary."""
+
+    data_dir: tyro.conf.Positional[Path]
+    """Dataset directory (holding transforms.json)."""
+    check_pixels: bool = True
+    """Decode every image (finds truncated files); off: read only the image headers."""
+
+    def main(self) -> int:
+        problems = validate_dataset(self.data_dir, check_pixels=self.check_pixels)
+        if problems:
+            for problem in problems:
+                print(f"{self.data_dir}/{problem}", file=sys.stderr)
+            print(f"FAILED: {len(problems)} problem(s) in {self.data_dir}", file=sys.stderr)
+            return 1
+        print(f"OK: {summarize_dataset(self.data_dir)} ({self.data_dir})")
+        return 0
+
+
+@dataclass
+class Convert:
+    """Turn what a generator wrote (frames, an orbit video, a SyncDreamer grid, a 4D image matrix) into a dataset."""
+
+    kind: Union[
+        Annotated[ConvertFrames, tyro.conf.subcommand("frames")],
+        Annotated[ConvertVideo, tyro.conf.subcommand("video")],
+        Annotated[ConvertGrid, tyro.conf.subcommand("grid")],
+        Annotated[ConvertMatrix, tyro.conf.subcommand("matrix")],
+    ]
+    """What the input is."""
+
+    def main(self) -> int:
+        self.kind.main()
+        return 0
+
+
+def _not_implemented(generator: str) -> int:
+    print(
+        f"datagen {generator}: not implemented yet in this release: generate frames with SV3D/SyncDreamer and use "
+        "`datagen convert` (frames, video, grid or matrix), or try `datagen synthetic`.",
+        file=sys.stderr,
+    )
+    return NOT_IMPLEMENTED_EXIT
+
+
+@dataclass
+class ImageTo3D:
+    """(Not in this release.) One image -> 63 SV3D views on RIGI's three orbits -> dataset."""
+
+    image: Path
+    """Input image (RGBA, or RGB on white)."""
+    out: Path
+    """Dataset directory to write."""
+
+    def main(self) -> int:
+        return _not_implemented("image-to-3d")
+
+
+@dataclass
+class VideoTo4D:
+    """(Not in this release.) One video -> SyncDreamer-T time x view matrix -> dataset."""
+
+    video: Path
+    """Input video of the object (single view)."""
+    out: Path
+    """Dataset directory to write."""
+
+    def main(self) -> int:
+        return _not_implemented("video-to-4d")
+
+
+Commands = Union[
+    Annotated[Synthetic, tyro.conf.subcommand("synthetic")],
+    Annotated[Convert, tyro.conf.subcommand("convert")],
+    Annotated[Validate, tyro.conf.subcommand("validate")],
+    Annotated[ImageTo3D, tyro.conf.subcommand("image-to-3d")],
+    Annotated[VideoTo4D, tyro.conf.subcommand("video-to-4d")],
+]
+
+
+def main(args: list[str] | None = None) -> int:
+    """Parse ``args`` (default: sys.argv) and run the command; returns the exit status."""
+    command = tyro.cli(Commands, args=args, prog="datagen", config=(tyro.conf.OmitSubcommandPrefixes,))
+    try:
+        result = command.main()
+    except (ConvertError, DatasetError, FileExistsError) as error:
+        print(f"datagen: error: {error}", file=sys.stderr)
+        return 1
+    return result if isinstance(result, int) else 0
 
 
 def entrypoint() -> None:
-    print("datagen: not implemented yet in this release.", file=sys.stderr)
-    sys.exit(2)
+    """Console script `datagen`."""
+    sys.exit(main())

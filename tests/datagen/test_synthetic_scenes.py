@@ -130,6 +130,14 @@ def test_dynamic_dataset_moves_over_time_and_has_the_input_video(dynamic_dir):
     assert np.abs(video[0].astype(float) - composite).mean() < 12  # H.264 of the same frame on white
 
 
+def test_dynamic_dataset_is_deterministic_by_seed(tmp_path):
+    first, second = (
+        make_dynamic_dataset(tmp_path / name, seed=8, resolution=16, num_times=3, progress=False) for name in "ab"
+    )
+    assert _frame_files(first) == _frame_files(second)
+    assert (first / "transforms.json").read_bytes() == (second / "transforms.json").read_bytes()
+
+
 def test_dataset_reads_back_with_times(dynamic_dir):
     dataset = read_dataset(dynamic_dir)
     times = [f.time for f in dataset.frames]

@@ -253,9 +253,11 @@ def summarize_dataset(data_dir: Path) -> str:
     meta, _ = load_transforms_json(Path(data_dir))
     assert meta is not None, "summarize_dataset expects a valid dataset"
     frames = meta["frames"]
-    times = {f["time"] for f in frames if "time" in f}
-    views = {f["view"] for f in frames if "view" in f}
-    orbits = {f["orbit"] for f in frames if "orbit" in f and f["orbit"] >= 0}
+    train_paths = set(meta.get("train_filenames", []))
+    train = [f for f in frames if f["file_path"] in train_paths]
+    times = {f["time"] for f in train if "time" in f}
+    views = {f["view"] for f in train if "view" in f}
+    orbits = {f["orbit"] for f in train if "orbit" in f and f["orbit"] >= 0}
     parts = [
         f"{len(frames)} frames",
         f"{len(meta.get('train_filenames', []))} train / {len(meta.get('test_filenames', []))} test",
@@ -264,7 +266,7 @@ def summarize_dataset(data_dir: Path) -> str:
     if orbits:
         parts.append(f"{len(orbits)} orbits")
     if times:
-        parts.append(f"{len(times)} times x {len(views)} views")
+        parts.append(f"train {len(times)} times x {len(views)} views")
     name = meta.get("generator", {}).get("name") if isinstance(meta.get("generator"), dict) else None
     if name:
         parts.append(f"generator {name}")

@@ -187,7 +187,8 @@ def write_dataset(
     Everything goes into a hidden temporary sibling ``.<name>.tmp-XXXX`` (``transforms.json`` last), is validated,
     and is then renamed to ``out_dir``; a failure removes the temporary directory, and an interrupted process leaves
     only a hidden ``.tmp-`` directory, never one that looks complete. An existing non-empty ``out_dir`` is refused
-    unless ``overwrite``, in which case it is swapped out by renames and deleted afterwards.
+    unless ``overwrite`` and it is a dataset (holds ``transforms.json``); it is then moved aside, the new dataset
+    renamed into place, and the old one deleted (restored if the rename fails).
 
     Args:
         out_dir: dataset directory to create.
@@ -208,14 +209,21 @@ def write_dataset(
     _check_records(frames, extra_files)
     if out_dir.exists() and not out_dir.is_dir():
         raise FileExistsError(f"{out_dir} exists and is not a directory; choose another output path")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
-        raise FileExistsError(f"{out_dir} exists and is not empty; choose another output or pass overwrite")
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        if not overwrite:
+            raise FileExistsError(f"{out_dir} exists and is not empty; choose another output or pass overwrite")
+        if not (out_dir / TRANSFORMS_NAME).is_file():  # never delete a directory that is not a dataset
+            raise FileExistsError(
+                f"{out_dir} is not empty and holds no {TRANSFORMS_NAME}, so it is not a dataset; refusing to replace "
+                "it even with overwrite: choose another output directory"
+            )
     meta = _transforms_json(frames, intrinsics, generator)
     text = json.dumps(meta, indent=2, allow_nan=False)  # before any file is written: a JSON error leaves nothing
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
+        tmp_dir.chmod(0o777 & ~_current_umask())  # mkdtemp makes it private; a dataset gets normal permissions
         for frame in frames:
             if frame.image is not None:
                 _write_bytes(tmp_dir, frame.file_path, encode_png(frame.image, frame.file_path))
@@ -230,6 +238,12 @@ def write_dataset(
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
     return out_dir
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _swap_into_place(tmp_dir: Path, out_dir: Path) -> None:

@@ -63,10 +63,19 @@ def test_refuses_existing_and_overwrites_atomically(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]  # no temp or old siblings left
 
 
-def test_empty_existing_directory_is_fine(tmp_path):
+def test_empty_existing_directory_is_fine_and_permissions_are_normal(tmp_path):
     (tmp_path / "ds").mkdir()
     write_dataset(tmp_path / "ds", make_frames(), intrinsics_from_fov(33.8, 8, 8), {})
     assert (tmp_path / "ds/transforms.json").is_file()
+    assert (tmp_path / "ds").stat().st_mode & 0o055 == 0o055 & ~dataset_module._current_umask()
+
+
+def test_overwrite_never_replaces_a_directory_that_is_not_a_dataset(tmp_path):
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home/notes.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match="holds no transforms.json"):
+        write_dataset(tmp_path / "home", make_frames(), intrinsics_from_fov(33.8, 8, 8), {}, overwrite=True)
+    assert (tmp_path / "home/notes.txt").read_text() == "keep me"
 
 
 def test_crash_mid_write_leaves_nothing_complete(tmp_path, monkeypatch):

@@ -1,0 +1,111 @@
+"""Time-aware full-image datamanager with confidence maps for Efficient4D.
+
+One training image per step; its camera carries the frame's time in `Cameras.times` (set by the `generated-data`
+dataparser, which also makes `includes_time` true so the viewer shows its time slider). At start-up the confidence
+maps of all training images are computed once (or read from `DIR/.cache/confidence-<hash>.npz`) and attached to each
+batch as `conf_rgb` / `conf_ssim` ([H, W, 1] uint8, 255 = full confidence).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Literal, Optional, Tuple, Type
+
+import numpy as np
+import torch
+from nerfstudio.cameras.cameras import Cameras
+from nerfstudio.utils.rich_utils import CONSOLE
+
+from datagen.dataparser import GeneratedDataParserConfig
+from nsglue.datamanager import CpuSafeFullImageDatamanager, CpuSafeFullImageDatamanagerConfig
+
+
+@dataclass
+class E4DDataManagerConfig(CpuSafeFullImageDatamanagerConfig):
+    """Full images with times, plus per-pixel confidence maps (Efficient4D eqs. 11–16)."""
+
+    _target: Type = field(default_factory=lambda: E4DDataManager)
+    dataparser: GeneratedDataParserConfig = field(default_factory=GeneratedDataParserConfig)
+    """The project's dataset reader (keeps per-frame time and view)."""
+    cache_images_type: Literal["uint8", "float32"] = "uint8"
+    """Keep cached images as uint8 (4× less memory; a time × view matrix has hundreds of images)."""
+    compute_confidence: bool = True
+    """Compute (or load cached) confidence maps at start-up; off: every pixel has confidence 1."""
+    confidence_mode: Literal["paper", "released"] = "paper"
+    """`paper`: C = 1 − ½(|I−Î₁|+|I−Î₂|) and mean SSIM; `released`: the authors' code (min–max normalised error,
+    end frames 1). See efficient4d_ns.confidence."""
+    interpolator: Literal["dis", "rife"] = "dis"
+    """Midpoint interpolator for Î: OpenCV DIS optical flow (no weights) or RIFE (needs rife_weights)."""
+    rife_weights: Optional[Path] = None
+    """TorchScript export of RIFE's IFNet, used when interpolator is rife."""
+    confidence_cache_dir: Optional[Path] = None
+    """Where to cache the maps (default: <data>/.cache); PNGs for inspection are written beside the cache file."""
+
+
+class E4DDataManager(CpuSafeFullImageDatamanager):
+    """FullImageDatamanager that requires times and attaches confidence maps to training batches."""
+
+    config: E4DDataManagerConfig
+
+    def __init__(self, config: E4DDataManagerConfig, *args, **kwargs) -> None:
+        super().__init__(config, *args, **kwargs)
+        if not self.includes_time:
+            raise ValueError(
+                f"{config.data or config.dataparser.data}: the dataset's frames have no 'time'; efficient4d needs a "
+                "time × view dataset (datagen video-to-4d or datagen synthetic --dynamic)."
+            )
+        self.conf_rgb: Optional[torch.Tensor] = None
+        self.conf_ssim: Optional[torch.Tensor] = None
+        if config.compute_confidence and self.test_mode != "inference":
+            self._load_confidence()
+
+    def _load_confidence(self) -> None:
+        from efficient4d_ns.confidence import load_or_compute_confidence
+
+        outputs = self.train_dataparser_outputs
+        meta = outputs.metadata.get("frame_meta", {})
+        num = len(outputs.image_filenames)
+        views = meta["view"].tolist() if "view" in meta else [-1] * num
+        times = meta["time"].tolist() if "time" in meta else outputs.cameras.times.reshape(-1).tolist()
+        data_dir = Path(outputs.image_filenames[0]).parent.parent
+        conf_rgb, conf_ssim, cache_file, hit = load_or_compute_confidence(
+            data_dir,
+            [Path(p) for p in outputs.image_filenames],
+            views,
+            times,
+            self._make_interpolator(),
+            self.config.confidence_mode,
+            cache_dir=self.config.confidence_cache_dir,
+        )
+        CONSOLE.print(
+            f"Confidence maps ({self.config.confidence_mode}) {'loaded from' if hit else 'cached in'} {cache_file}"
+        )
+        self.conf_rgb = torch.from_numpy(np.round(conf_rgb * 255).astype(np.uint8))
+        self.conf_ssim = torch.from_numpy(np.round(conf_ssim * 255).astype(np.uint8))
+        # The model reads this (via the pipeline's metadata hand-over) to show maps in the viewer.
+        self.train_dataset.metadata["confidence"] = {
+            "conf_rgb": self.conf_rgb,
+            "c2w": outputs.cameras.camera_to_worlds.detach().clone(),
+            "times": torch.tensor(times, dtype=torch.float32),
+        }
+
+    def _make_interpolator(self):
+        from datagen.interpolate import DisFlowInterpolator, RifeInterpolator
+
+        if self.config.interpolator == "rife":
+            if self.config.rife_weights is None:
+                raise ValueError(
+                    "interpolator 'rife' needs --pipeline.datamanager.rife-weights PATH (TorchScript file)"
+                )
+            return RifeInterpolator(self.config.rife_weights)
+        return DisFlowInterpolator()
+
+    def next_train(self, step: int) -> Tuple[Cameras, Dict]:
+        """One training image and its camera (with `times`), plus `conf_rgb`/`conf_ssim` [H, W, 1] uint8."""
+        camera, data = super().next_train(step)
+        if self.conf_rgb is not None:
+            index = int(camera.metadata["cam_idx"])
+            data["conf_rgb"] = self.conf_rgb[index, :, :, None].to(self.device)
+            data["conf_ssim"] = self.conf_ssim[index, :, :, None].to(self.device)
+        return camera, data

@@ -37,7 +37,8 @@ class Validate:
         problems = validate_dataset(self.data_dir, check_pixels=self.check_pixels)
         if problems:
             for problem in problems:
-                print(f"{self.data_dir}/{problem}", file=sys.stderr)
+                inside = problem.file != str(self.data_dir)  # else the directory itself is the problem
+                print(f"{self.data_dir}/{problem}" if inside else str(problem), file=sys.stderr)
             print(f"FAILED: {len(problems)} problem(s) in {self.data_dir}", file=sys.stderr)
             return 1
         print(f"OK: {summarize_dataset(self.data_dir)} ({self.data_dir})")

@@ -37,6 +37,11 @@ def test_validate_exit_codes_installed_script(dataset):
     assert f"{dataset}/images/1.png: image missing" in bad.stderr and "FAILED: 1 problem(s)" in bad.stderr
 
 
+def test_validate_missing_directory(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "nope")]) == 1
+    assert capsys.readouterr().err.startswith(f"{tmp_path / 'nope'}: is not a directory")
+
+
 def test_validate_reports_json_position(dataset, capsys):
     (dataset / "transforms.json").write_text('{"frames": [}')
     assert main(["validate", str(dataset)]) == 1

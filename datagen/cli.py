@@ -34,7 +34,7 @@ class Validate:
     """Decode every image (finds truncated files); off: read only the image headers."""
 
     def main(self) -> int:
-        problems = validate_dataset(self.data_dir, check_pixels=self.check_pixels)
+        problems = validate_dataset(self.data_dir, check_pixels=self.check_pixels, progress=True)
         if problems:
             for problem in problems:
                 inside = problem.file != str(self.data_dir)  # else the directory itself is the problem

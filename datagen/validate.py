@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from tqdm import tqdm
 
 TRANSFORMS_NAME = "transforms.json"
 INTRINSIC_KEYS = ("fl_x", "fl_y", "cx", "cy", "w", "h")
@@ -188,12 +189,13 @@ def _check_splits(meta: dict, paths: set[str]) -> list[Problem]:
     return problems
 
 
-def validate_dataset(data_dir: Path, check_pixels: bool = True) -> list[Problem]:
+def validate_dataset(data_dir: Path, check_pixels: bool = True, progress: bool = False) -> list[Problem]:
     """Every problem of a dataset directory (empty list = valid).
 
     Args:
         data_dir: directory holding ``transforms.json``.
         check_pixels: decode every image (finds truncated files); False only reads the headers.
+        progress: show a progress bar over the frames.
 
     Returns:
         Problems in file order: JSON, intrinsics, frames (pose, keys, image, size), splits, time/view grid.
@@ -212,7 +214,7 @@ def validate_dataset(data_dir: Path, check_pixels: bool = True) -> list[Problem]
 
     seen: set[str] = set()
     sizes: dict[str, tuple[int, int]] = {}
-    for index, frame in enumerate(frames):
+    for index, frame in enumerate(tqdm(frames, desc="validate", unit="frame", disable=not progress, leave=False)):
         problems += _check_frame(index, frame, seen)
         file_path = frame.get("file_path") if isinstance(frame, dict) else None
         if not isinstance(file_path, str) or not file_path or file_path in seen:

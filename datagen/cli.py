@@ -111,7 +111,7 @@ def main(args: list[str] | None = None) -> int:
     command = tyro.cli(Commands, args=args, prog="datagen", config=(tyro.conf.OmitSubcommandPrefixes,))
     try:
         result = command.main()
-    except (ConvertError, DatasetError, FileExistsError) as error:
+    except (ConvertError, DatasetError, FileExistsError, ValueError) as error:  # messages name file and fix
         print(f"datagen: error: {error}", file=sys.stderr)
         return 1
     return result if isinstance(result, int) else 0

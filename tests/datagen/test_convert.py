@@ -90,10 +90,15 @@ def test_video_syncdreamer_with_keying(tmp_path, suffix):
     assert abs(int(image[24, 24, 0]) - 50) <= 6  # frame order kept (lossy for mp4)
 
 
-def test_video_errors(tmp_path):
+def test_video_errors(tmp_path, monkeypatch):
     (tmp_path / "empty.mp4").write_bytes(b"")
     with pytest.raises(ConvertError, match=r"empty.mp4: the video file is empty"):
         ConvertVideo(input=tmp_path / "empty.mp4", output_dir=tmp_path / "ds").main()
+    (tmp_path / "none.gif").write_bytes(b"GIF89a")
+    monkeypatch.setattr(iio, "imiter", lambda path: iter(()))  # a container that decodes to zero frames
+    with pytest.raises(ConvertError, match=r"none.gif: the video has no frames"):
+        ConvertVideo(input=tmp_path / "none.gif", output_dir=tmp_path / "ds").main()
+    monkeypatch.undo()
     (tmp_path / "junk.mp4").write_bytes(b"not a video at all")
     with pytest.raises(ConvertError, match=r"junk.mp4: cannot decode the video"):
         ConvertVideo(input=tmp_path / "junk.mp4", output_dir=tmp_path / "ds").main()

@@ -1,0 +1,104 @@
+"""Tile/Gaussian intersections sorted by (camera, tile, depth), as gsplat 1.4.0's ``isect_tiles``.
+
+A Gaussian touches every tile of the box ``floor((mean - radius) / tile)`` .. ``ceil((mean + radius) / tile)``
+(exclusive) clamped to the tile grid. Pure tensor code, no autograd.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from jaxtyping import Float, Int
+from torch import Tensor
+
+
+class TileIntersections(NamedTuple):
+    """Flat intersection lists; entries of one (camera, tile) are contiguous and sorted front to back."""
+
+    tiles_per_gauss: Int[Tensor, "C N"]
+    """number of tiles each camera/Gaussian pair touches."""
+    isect_tiles: Int[Tensor, " M"]
+    """global tile id ``camera * tiles_per_image + tile_y * tile_width + tile_x`` of each intersection (int64)."""
+    flatten_ids: Int[Tensor, " M"]
+    """index into the flattened [C * N] camera/Gaussian pairs (int64)."""
+    tile_offsets: Int[Tensor, " T1"]
+    """[C * tile_height * tile_width + 1] start of each tile's list in the sorted arrays; the last entry is M."""
+
+
+@torch.no_grad()
+def tile_bounds(
+    means2d: Float[Tensor, "C N 2"], radii: Int[Tensor, "C N"], tile_size: int, tile_width: int, tile_height: int
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Inclusive-min / exclusive-max tile box of each camera/Gaussian pair ([C, N] int64 each: x0, y0, x1, y1)."""
+    radius_tiles = radii.to(means2d.dtype) / tile_size
+    tx = means2d[..., 0] / tile_size
+    ty = means2d[..., 1] / tile_size
+    x0 = torch.floor(tx - radius_tiles).clamp(0, tile_width).long()
+    y0 = torch.floor(ty - radius_tiles).clamp(0, tile_height).long()
+    x1 = torch.ceil(tx + radius_tiles).clamp(0, tile_width).long()
+    y1 = torch.ceil(ty + radius_tiles).clamp(0, tile_height).long()
+    visible = radii > 0
+    x1 = torch.where(visible, x1, x0)
+    y1 = torch.where(visible, y1, y0)
+    return x0, y0, x1, y1
+
+
+@torch.no_grad()
+def intersect_tiles(
+    means2d: Float[Tensor, "C N 2"],
+    radii: Int[Tensor, "C N"],
+    depths: Float[Tensor, "C N"],
+    tile_size: int,
+    tile_width: int,
+    tile_height: int,
+) -> TileIntersections:
+    """All (camera, tile, Gaussian) intersections, sorted by camera, tile, then depth (stable in Gaussian order).
+
+    Args:
+        means2d: [C, N, 2] projected centres in pixels.
+        radii: [C, N] pixel radii, 0 for culled pairs.
+        depths: [C, N] camera z used as the sort key within a tile.
+        tile_size: tile edge in pixels.
+        tile_width: number of tile columns.
+        tile_height: number of tile rows.
+
+    Returns:
+        :class:`TileIntersections`.
+    """
+    n_cams, n_gauss = radii.shape
+    device = means2d.device
+    x0, y0, x1, y1 = tile_bounds(means2d, radii, tile_size, tile_width, tile_height)
+    width_t = (x1 - x0).reshape(-1)
+    count = width_t * (y1 - y0).reshape(-1)  # [C*N]
+    tiles_per_image = tile_width * tile_height
+    n_tiles = n_cams * tiles_per_image
+    pair_ids = torch.nonzero(count > 0).squeeze(1)
+    counts = count[pair_ids]
+    total = int(counts.sum().item()) if pair_ids.numel() else 0
+    if total == 0:
+        empty = torch.zeros(0, dtype=torch.long, device=device)
+        return TileIntersections(
+            count.reshape(n_cams, n_gauss).int(),
+            empty,
+            empty.clone(),
+            torch.zeros(n_tiles + 1, dtype=torch.long, device=device),
+        )
+    # Expand each pair into its tiles: local index k -> (x0 + k % w, y0 + k // w).
+    flatten_ids = torch.repeat_interleave(pair_ids, counts)
+    starts = torch.cumsum(counts, 0) - counts
+    local = torch.arange(total, device=device) - torch.repeat_interleave(starts, counts)
+    w_rep = width_t[flatten_ids]
+    tile_x = x0.reshape(-1)[flatten_ids] + local % w_rep
+    tile_y = y0.reshape(-1)[flatten_ids] + local // w_rep
+    cam = flatten_ids // n_gauss
+    isect_tiles = cam * tiles_per_image + tile_y * tile_width + tile_x
+    # Sort by depth first, then stably by tile: equal depths keep Gaussian order, as gsplat's radix sort does.
+    order = torch.argsort(depths.reshape(-1)[flatten_ids], stable=True)
+    order = order[torch.argsort(isect_tiles[order], stable=True)]
+    isect_tiles = isect_tiles[order]
+    flatten_ids = flatten_ids[order]
+    tile_counts = torch.bincount(isect_tiles, minlength=n_tiles)
+    tile_offsets = torch.zeros(n_tiles + 1, dtype=torch.long, device=device)
+    tile_offsets[1:] = torch.cumsum(tile_counts, 0)
+    return TileIntersections(count.reshape(n_cams, n_gauss).int(), isect_tiles, flatten_ids, tile_offsets)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from nerfstudio.configs.base_config import ViewerConfig
 from nerfstudio.engine.optimizers import AdamOptimizerConfig
-from nerfstudio.engine.schedulers import ExponentialDecaySchedulerConfig
 from nerfstudio.engine.trainer import TrainerConfig
 from nerfstudio.pipelines.base_pipeline import VanillaPipelineConfig
 from nerfstudio.plugins.types import MethodSpecification
 
 from efficient4d_ns.datamanager import E4DDataManagerConfig
 from efficient4d_ns.model import Efficient4DModelConfig
+from efficient4d_ns.schedulers import FloatExponentialDecaySchedulerConfig
 from nsglue.device import default_machine_config
 
 SCENE_EXTENT = 1.65
@@ -25,7 +25,9 @@ SCENE_EXTENT = 1.65
 
 
 def _adam(lr: float, decay_to: float | None = None, max_steps: int = 1500) -> dict:
-    scheduler = None if decay_to is None else ExponentialDecaySchedulerConfig(lr_final=decay_to, max_steps=max_steps)
+    scheduler = (
+        None if decay_to is None else FloatExponentialDecaySchedulerConfig(lr_final=decay_to, max_steps=max_steps)
+    )
     return {"optimizer": AdamOptimizerConfig(lr=lr, eps=1e-15), "scheduler": scheduler}
 
 

@@ -1,0 +1,69 @@
+"""`ns-train efficient4d-cpu` on a tiny dynamic synthetic dataset, then `e4d-export` and `ns-export gaussian-splat`."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from splatcore.ply import read_splat_ply
+
+BIN = Path(sys.executable).parent
+
+
+def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    result = subprocess.run(args, check=False, cwd=cwd, env=env, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, f"{args[0]} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    return result
+
+
+@pytest.mark.slow
+def test_train_then_export_per_timestamp_plys(tmp_path):
+    from datagen.synthetic.inconsistency import InconsistencyConfig
+    from datagen.synthetic.scenes import make_dynamic_dataset
+
+    data = make_dynamic_dataset(
+        tmp_path / "data", seed=3, resolution=32, num_times=3, inconsistency=InconsistencyConfig(level="medium"),
+        progress=False,
+    )  # fmt: skip
+    _run(
+        [
+            str(BIN / "ns-train"), "efficient4d-cpu", "--data", str(data), "--output-dir", str(tmp_path / "outputs"),
+            "--max-num-iterations", "30", "--vis", "tensorboard", "--steps-per-save", "30",
+            "--pipeline.model.num-random", "300", "--pipeline.model.warmup-length", "10",
+            "--pipeline.model.refine-every", "10",
+        ],
+        tmp_path,
+    )  # fmt: skip
+    config = next((tmp_path / "outputs").rglob("config.yml"))
+    checkpoint = next(config.parent.rglob("*.ckpt"))
+    torch.load(checkpoint, map_location="cpu", weights_only=True)  # what ns-viewer / ns-export do with torch >= 2.6
+    assert list((data / ".cache").glob("confidence-*.npz")), "confidence maps were not cached beside the dataset"
+    export = tmp_path / "export"
+    _run(
+        [
+            str(BIN / "e4d-export"), "--load-config", str(config), "--output-dir", str(export), "--num-times", "3",
+            "--turntable", "--turntable-frames", "4", "--turntable-format", "gif",
+        ],
+        tmp_path,
+    )  # fmt: skip
+    manifest = json.loads((export / "times.json").read_text())
+    assert [entry["time"] for entry in manifest.values()] == [0.0, 0.5, 1.0]
+    for name, entry in manifest.items():
+        splats = read_splat_ply(export / name)
+        assert splats.count == entry["num_gaussians"] > 0
+        assert np.all(np.isfinite(splats.means)) and np.all(np.abs(splats.means) < 5)
+        np.testing.assert_allclose(np.linalg.norm(splats.quats, axis=-1), 1.0, atol=1e-5)
+    assert (export / "turntable.gif").stat().st_size > 0
+    _run(
+        [
+            str(BIN / "ns-export"), "gaussian-splat", "--load-config", str(config), "--output-dir", str(tmp_path / "ns"),
+        ],
+        tmp_path,
+    )  # fmt: skip
+    assert read_splat_ply(tmp_path / "ns" / "splat.ply").count > 0

@@ -59,6 +59,8 @@ class CpuSafeSplatfactoModelConfig(SplatfactoModelConfig):
     """Steps after each opacity reset without densification; None: splatfacto's num_train_data + refine_every."""
     eval_lpips_net: Literal["alex", "vgg", "squeeze", "none"] = "alex"
     """Backbone of the LPIPS eval metric; omitted (with a notice) when its pretrained weights are not on disk."""
+    random_init_in_scene_box: bool = False
+    """With random_init, draw means uniformly in the dataparser's scene box instead of the random_scale cube."""
     verbose_strategy: bool = False
     """Print gsplat's densification/pruning counts."""
 
@@ -205,8 +207,9 @@ class CpuSafeSplatfactoModel(SplatfactoModel):
     def make_gaussian_params(self, generator: torch.Generator) -> Dict[str, nn.Parameter]:
         """Initial parameters of one Gaussian set (seed points unless ``random_init``)."""
         seed_points = None if self.config.random_init else self.seed_points
+        box = self.scene_box.aabb if self.config.random_init_in_scene_box else None
         return initial_gaussian_params(
-            self.config.num_random, self.config.random_scale, self.config.sh_degree, generator, seed_points
+            self.config.num_random, self.config.random_scale, self.config.sh_degree, generator, seed_points, box
         )
 
     def make_strategy(self) -> DefaultStrategy:

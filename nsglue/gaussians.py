@@ -53,6 +53,7 @@ def initial_gaussian_params(
     sh_degree: int,
     generator: torch.Generator,
     seed_points: Optional[tuple[Tensor, Tensor]] = None,
+    box: Optional[Float[Tensor, "2 3"]] = None,
 ) -> Dict[str, nn.Parameter]:
     """Initial parameters: seed points when given (colours in 0..255), else uniform in a cube.
 
@@ -62,6 +63,7 @@ def initial_gaussian_params(
         sh_degree: maximum SH degree (``features_rest`` gets ``(sh_degree + 1) ** 2 - 1`` rows).
         generator: CPU random generator; two sets built from different seeds differ everywhere.
         seed_points: optional ``(xyz [M, 3], rgb [M, 3] in 0..255)``.
+        box: optional ``[min, max]`` corners; random means are drawn in it instead of the ``random_scale`` cube.
 
     Returns:
         CPU parameters keyed by :data:`GAUSSIAN_KEYS`.
@@ -71,7 +73,12 @@ def initial_gaussian_params(
         means = seed_points[0].detach().float().cpu()
         rgb = seed_points[1].detach().float().cpu() / 255.0
     else:
-        means = (torch.rand(num_random, 3, generator=generator) - 0.5) * random_scale
+        unit = torch.rand(num_random, 3, generator=generator)
+        if box is None:
+            means = (unit - 0.5) * random_scale
+        else:
+            lo, hi = box.detach().float().cpu()
+            means = lo + unit * (hi - lo)
         rgb = None
     num = means.shape[0]
     if rgb is not None and len(rgb) == num:

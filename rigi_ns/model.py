@@ -53,8 +53,8 @@ class RigiSplatModelConfig(CpuSafeSplatfactoModelConfig):
     """Initialise both sets randomly in a cube (paper), ignoring any seed points."""
     num_random: int = 10000
     """Initial Gaussians per set."""
-    random_scale: float = 1.6
-    """Side of the initial cube, centred at the origin; synthetic objects fit in about +-0.6."""
+    random_init_in_scene_box: bool = True
+    """Draw the initial means in the dataparser's scene box (+- the object extent the generator recorded)."""
     num_downscales: int = 0
     """Splatfacto's own resolution schedule is off: the RIGI datamanager scales cameras and labels itself."""
     background_color: Literal["random", "black", "white"] = "random"

@@ -69,3 +69,12 @@ def test_cpu_cache_does_not_pin_memory_without_cuda(tmp_path):
     assert data["image"].shape == (8, 8, 3) and data["image"].device.type == "cpu"
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert default_machine_config().device_type == expected
+
+
+def test_checkpoints_with_numpy_learning_rates_load_safely(tmp_path):
+    import nsglue  # noqa: F401  (registers the safe globals on import)
+
+    path = tmp_path / "state.ckpt"
+    torch.save({"lr": np.float64(1e-3), "steps": np.int64(4)}, path)
+    loaded = torch.load(path, map_location="cpu", weights_only=True)
+    assert loaded["lr"] == 1e-3 and loaded["steps"] == 4

@@ -13,10 +13,11 @@ from typing import Literal, Optional
 import torch
 from torch import Tensor
 
-from splatcore._composite import TileGrid, composite_tiles
+from splatcore._composite import composite_tiles
+from splatcore._tile_layout import TileGrid
 from splatcore.projection import covars_from_quat_scale, project_gaussians, symmetric_from_upper
 from splatcore.sh import MAX_SH_DEGREE, eval_sh
-from splatcore.tiles import intersect_tiles
+from splatcore.tiles import intersect_subtiles
 
 RenderMode = Literal["RGB", "D", "ED", "RGB+D", "RGB+ED"]
 RENDER_MODES = ("RGB", "D", "ED", "RGB+D", "RGB+ED")
@@ -94,6 +95,7 @@ def rasterize(
     camera_model: Literal["pinhole", "ortho", "fisheye"] = "pinhole",
     covars: Optional[Tensor] = None,
     cpu_chunk_size: int = 32,
+    cpu_tile_size: int = 8,
 ) -> tuple[Tensor, Tensor, dict]:
     """Rasterize 3D Gaussians into C images; same arguments and outputs as gsplat 1.4.0 ``rasterization``.
 
@@ -133,6 +135,9 @@ def rasterize(
         camera_model: gsplat option; the PyTorch path supports "pinhole".
         covars: [N, 3, 3] world covariances used instead of quats/scales (upper triangle read, as gsplat).
         cpu_chunk_size: Gaussians per tile per step in the PyTorch path (speed/memory trade-off only).
+        cpu_tile_size: tile edge the PyTorch path composites with; ``gcd(tile_size, cpu_tile_size)`` is used.
+            Pixels still follow gsplat's ``tile_size`` culling rule; smaller tiles only skip pixel/Gaussian pairs
+            whose alpha is below 1/255, so the image does not depend on it.
 
     Returns:
         render_colors [C, H, W, D(+1)], render_alphas [C, H, W, 1] and meta (gsplat keys: ``camera_ids``,
@@ -161,12 +166,12 @@ def rasterize(
         raise ValueError(f"rasterize_mode must be 'classic' or 'antialiased', got {rasterize_mode!r}")
     return _rasterize_torch(means, quats, scales, opacities, colors, viewmats, Ks, width, height, near_plane,
                             far_plane, radius_clip, eps2d, sh_degree, tile_size, backgrounds, render_mode, absgrad,
-                            rasterize_mode, covars, cpu_chunk_size)  # fmt: skip
+                            rasterize_mode, covars, cpu_chunk_size, math.gcd(tile_size, cpu_tile_size))  # fmt: skip
 
 
 def _rasterize_torch(means, quats, scales, opacities, colors, viewmats, Ks, width, height, near_plane, far_plane,
                      radius_clip, eps2d, sh_degree, tile_size, backgrounds, render_mode, absgrad, rasterize_mode,
-                     covars, chunk):  # fmt: skip
+                     covars, chunk, subtile):  # fmt: skip
     n_gauss, n_cams = means.shape[0], viewmats.shape[0]
     covars_w = symmetric_from_upper(covars) if covars is not None else covars_from_quat_scale(quats, scales)
     proj = project_gaussians(means, covars_w, viewmats, Ks, width, height, eps2d, near_plane, far_plane,
@@ -198,9 +203,9 @@ def _rasterize_torch(means, quats, scales, opacities, colors, viewmats, Ks, widt
 
     tile_width = math.ceil(width / tile_size)
     tile_height = math.ceil(height / tile_size)
-    isect = intersect_tiles(proj.means2d.detach(), proj.radii, proj.depths.detach(), tile_size, tile_width,
-                            tile_height)  # fmt: skip
-    grid = TileGrid(n_cams, width, height, tile_size, tile_width, tile_height)
+    isect = intersect_subtiles(proj.means2d.detach(), proj.radii, proj.depths.detach(), proj.conics.detach(),
+                               opac_cn.detach(), tile_size, subtile, width, height)  # fmt: skip
+    grid = TileGrid(n_cams, width, height, subtile, -(-width // subtile), -(-height // subtile))
     render_colors, render_alphas = composite_tiles(
         proj.means2d.reshape(n_cams * n_gauss, 2),
         proj.conics.reshape(n_cams * n_gauss, 3),
@@ -229,9 +234,11 @@ def _rasterize_torch(means, quats, scales, opacities, colors, viewmats, Ks, widt
         "tile_width": tile_width,
         "tile_height": tile_height,
         "tiles_per_gauss": isect.tiles_per_gauss,
-        "isect_ids": _gsplat_isect_ids(isect.isect_tiles, isect.flatten_ids, proj.depths, n_gauss),
+        # Intersection lists of the PyTorch path refer to its own cpu_tile_size grid, not gsplat's tile grid.
+        "isect_ids": _isect_ids(isect.isect_tiles, isect.flatten_ids, proj.depths),
         "flatten_ids": isect.flatten_ids.int(),
-        "isect_offsets": isect.tile_offsets[:-1].int().reshape(n_cams, tile_height, tile_width),
+        "isect_offsets": isect.tile_offsets[:-1].int().reshape(n_cams, grid.tile_height, grid.tile_width),
+        "cpu_tile_size": subtile,
         "width": width,
         "height": height,
         "tile_size": tile_size,
@@ -241,7 +248,7 @@ def _rasterize_torch(means, quats, scales, opacities, colors, viewmats, Ks, widt
 
 
 @torch.no_grad()
-def _gsplat_isect_ids(isect_tiles: Tensor, flatten_ids: Tensor, depths: Tensor, n_gauss: int) -> Tensor:
-    """gsplat's int64 intersection keys: ``(camera_and_tile << 32) | float32 depth bits`` (tile ids global here)."""
+def _isect_ids(isect_tiles: Tensor, flatten_ids: Tensor, depths: Tensor) -> Tensor:
+    """gsplat-style int64 keys ``(global tile << 32) | float32 depth bits`` of the PyTorch path's intersections."""
     depth_bits = depths.detach().reshape(-1)[flatten_ids].float().view(torch.int32).long() & 0xFFFFFFFF
     return (isect_tiles << 32) | depth_bits

@@ -102,3 +102,100 @@ def intersect_tiles(
     tile_offsets = torch.zeros(n_tiles + 1, dtype=torch.long, device=device)
     tile_offsets[1:] = torch.cumsum(tile_counts, 0)
     return TileIntersections(count.reshape(n_cams, n_gauss).int(), isect_tiles, flatten_ids, tile_offsets)
+
+
+@torch.no_grad()
+def intersect_subtiles(
+    means2d: Float[Tensor, "C N 2"],
+    radii: Int[Tensor, "C N"],
+    depths: Float[Tensor, "C N"],
+    conics: Float[Tensor, "C N 3"],
+    opacities: Float[Tensor, "C N"],
+    tile_size: int,
+    subtile_size: int,
+    width: int,
+    height: int,
+) -> TileIntersections:
+    """Intersections on a finer grid of ``subtile_size`` tiles, culled without changing the rendered result.
+
+    A pixel sees a Gaussian only if (1) its ``tile_size`` tile lies in the Gaussian's 3-sigma tile box (gsplat's
+    rule) and (2) ``o exp(-sigma) >= 1/255`` there; pixels failing (2) are skipped by the compositing rule anyway.
+    The set where (2) can hold is the ellipse ``sigma <= log(255 o)``, whose axis-aligned box has half-widths
+    ``sqrt(2 log(255 o) Sigma_xx)`` and ``sqrt(2 log(255 o) Sigma_yy)`` (Sigma = inverse conic). A subtile is
+    listed when it meets both boxes (with a small safety margin), so far fewer pixel/Gaussian pairs are evaluated.
+
+    Args:
+        means2d: [C, N, 2] projected centres in pixels.
+        radii: [C, N] pixel radii, 0 for culled pairs.
+        depths: [C, N] camera z, the sort key.
+        conics: [C, N, 3] inverse 2D covariances (a, b, c).
+        opacities: [C, N] opacities actually composited (after any antialiasing compensation).
+        tile_size: gsplat's tile size; must be a multiple of ``subtile_size``.
+        subtile_size: edge of the tiles listed here.
+        width: image width.
+        height: image height.
+
+    Returns:
+        :class:`TileIntersections` whose tile ids refer to the subtile grid (``ceil(width / subtile_size)``
+        columns, ``ceil(height / subtile_size)`` rows per camera); ``tiles_per_gauss`` counts gsplat tiles.
+    """
+    if tile_size % subtile_size:
+        raise ValueError(f"tile_size={tile_size} must be a multiple of subtile_size={subtile_size}")
+    n_cams, n_gauss = radii.shape
+    device = means2d.device
+    tile_w, tile_h = -(-width // tile_size), -(-height // tile_size)
+    sub_w, sub_h = -(-width // subtile_size), -(-height // subtile_size)
+    x0, y0, x1, y1 = tile_bounds(means2d, radii, tile_size, tile_w, tile_h)
+    tiles_per_gauss = ((x1 - x0) * (y1 - y0)).int()
+    ratio = tile_size // subtile_size
+    x0, y0 = x0 * ratio, y0 * ratio
+    x1, y1 = torch.clamp(x1 * ratio, max=sub_w), torch.clamp(y1 * ratio, max=sub_h)
+
+    a, b, c = conics.unbind(-1)
+    det = (a * c - b * b).clamp(min=1e-30)
+    level = torch.log(opacities.clamp(min=1e-30) * 255.0).clamp(min=0.0)
+    # Margin: relative 1e-3 on the extent plus 1e-2 px, so rounding can only keep more pairs, never fewer.
+    half_x = torch.sqrt(2.0 * level * c / det) * 1.001 + 1e-2
+    half_y = torch.sqrt(2.0 * level * a / det) * 1.001 + 1e-2
+    mx, my = means2d[..., 0], means2d[..., 1]
+    # Pixel column j has centre j + 0.5; it can be reached when |j + 0.5 - mx| <= half_x.
+    ox0 = torch.floor((mx - half_x - 0.5) / subtile_size)
+    ox1 = torch.floor((mx + half_x - 0.5) / subtile_size) + 1
+    oy0 = torch.floor((my - half_y - 0.5) / subtile_size)
+    oy1 = torch.floor((my + half_y - 0.5) / subtile_size) + 1
+    big = float(max(sub_w, sub_h) + 1)
+    x0 = torch.maximum(x0, ox0.clamp(-1, big).long())
+    y0 = torch.maximum(y0, oy0.clamp(-1, big).long())
+    x1 = torch.minimum(x1, ox1.clamp(-1, big).long())
+    y1 = torch.minimum(y1, oy1.clamp(-1, big).long())
+    reachable = (radii > 0) & (opacities * 255.0 >= 1.0) & torch.isfinite(half_x) & torch.isfinite(half_y)
+    width_t = torch.where(reachable & (x1 > x0) & (y1 > y0), x1 - x0, 0).reshape(-1)
+    count = width_t * (y1 - y0).clamp(min=0).reshape(-1)
+
+    tiles_per_image = sub_w * sub_h
+    n_tiles = n_cams * tiles_per_image
+    pair_ids = torch.nonzero(count > 0).squeeze(1)
+    counts = count[pair_ids]
+    total = int(counts.sum().item()) if pair_ids.numel() else 0
+    if total == 0:
+        empty = torch.zeros(0, dtype=torch.long, device=device)
+        return TileIntersections(
+            tiles_per_gauss, empty, empty.clone(), torch.zeros(n_tiles + 1, dtype=torch.long, device=device)
+        )
+    flatten_ids = torch.repeat_interleave(pair_ids, counts)
+    starts = torch.cumsum(counts, 0) - counts
+    local = torch.arange(total, device=device) - torch.repeat_interleave(starts, counts)
+    w_rep = width_t[flatten_ids]
+    tile_x = x0.reshape(-1)[flatten_ids] + local % w_rep
+    tile_y = y0.reshape(-1)[flatten_ids] + local // w_rep
+    isect_tiles = (flatten_ids // n_gauss) * tiles_per_image + tile_y * sub_w + tile_x
+    # One sort on (tile, depth rank); the rank comes from a stable sort, so equal depths keep Gaussian order.
+    n_pairs = n_cams * n_gauss
+    depth_rank = torch.empty(n_pairs, dtype=torch.long, device=device)
+    depth_rank[torch.argsort(depths.reshape(-1), stable=True)] = torch.arange(n_pairs, device=device)
+    order = torch.argsort(isect_tiles * n_pairs + depth_rank[flatten_ids])
+    isect_tiles = isect_tiles[order]
+    flatten_ids = flatten_ids[order]
+    tile_offsets = torch.zeros(n_tiles + 1, dtype=torch.long, device=device)
+    tile_offsets[1:] = torch.cumsum(torch.bincount(isect_tiles, minlength=n_tiles), 0)
+    return TileIntersections(tiles_per_gauss, isect_tiles, flatten_ids, tile_offsets)

@@ -96,6 +96,8 @@ class RigiSplatModel(CpuSafeSplatfactoModel):
             self.gauss_params_2 = nn.ParameterDict(self.make_gaussian_params(generator))
             self.strategy_2 = self.make_strategy()
             self.strategy_state_2 = self.strategy_2.initialize_state(scene_scale=1.0)
+        # Render the twin outside training too (rgb_2, uncertainty); a turntable of set 1 turns it off.
+        self.render_twin = True
 
     # ---- the exported set ------------------------------------------------------------------------------------
     def exported_params(self) -> nn.ParameterDict:
@@ -171,7 +173,7 @@ class RigiSplatModel(CpuSafeSplatfactoModel):
         down-weighted, in [0, 1) so the viewer's colormap shows it without normalisation.
         """
         outputs = super().get_outputs(camera)
-        if not self.config.dual_model:
+        if not self.config.dual_model or not (self.training or self.render_twin):
             return outputs
         params_2 = self.cropped(self.gauss_params_2)
         height, width = outputs["rgb"].shape[:2]

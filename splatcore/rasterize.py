@@ -209,7 +209,7 @@ def _rasterize_torch(means, quats, scales, opacities, colors, viewmats, Ks, widt
     render_colors, render_alphas = composite_tiles(
         proj.means2d.reshape(n_cams * n_gauss, 2),
         proj.conics.reshape(n_cams * n_gauss, 3),
-        colors_cn.reshape(n_cams * n_gauss, -1),
+        colors_cn.reshape(n_cams * n_gauss, colors_cn.shape[-1]),
         opac_cn.reshape(n_cams * n_gauss),
         backgrounds,
         isect.flatten_ids,

@@ -149,7 +149,7 @@ def _compare(ours, ref, leaves_ours, leaves_ref, seed=1):
     w_a = torch.randn(a_r.shape, generator=gen, dtype=a_r.dtype)
     grads_o = torch.autograd.grad((r_o * w_r).sum() + (a_o * w_a).sum(), list(leaves_ours.values()))
     grads_r = torch.autograd.grad((r_r * w_r).sum() + (a_r * w_a).sum(), list(leaves_ref.values()))
-    for name, g_o, g_r in zip(leaves_ours, grads_o, grads_r):
+    for name, g_o, g_r in zip(leaves_ours, grads_o, grads_r, strict=True):
         assert g_r.abs().max() > 0, f"reference gradient of {name} is zero: the scene does not test it"
         err = (g_o - g_r).abs().max()
         assert err < 1e-4, f"gradient of {name}: max abs error {err:.3g}"

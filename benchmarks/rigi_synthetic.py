@@ -101,6 +101,7 @@ def figure(rigi_pipeline, baseline_pipeline, path: Path) -> None:
 
     def render(pipeline, camera):
         model = pipeline.model
+        model.eval()  # get_average_eval_image_metrics switches the pipeline back to training mode
         model.set_background(torch.ones(3, device=model.device))
         return {k: v.cpu() for k, v in model.get_outputs_for_camera(camera.to(model.device)).items() if v is not None}
 

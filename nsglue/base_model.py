@@ -289,7 +289,7 @@ class CpuSafeSplatfactoModel(SplatfactoModel):
         self.last_size = (height, width)
         background = self._get_background_color()
         result = self.render_params(params, w2c_cv, K, width, height, background)
-        if self.training:
+        if self.training and torch.is_grad_enabled():  # densification statistics need the backward pass
             self.strategy.step_pre_backward(
                 self.gauss_params, self.optimizers, self.strategy_state, self.step, result.info
             )

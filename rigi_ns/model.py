@@ -184,7 +184,7 @@ class RigiSplatModel(CpuSafeSplatfactoModel):
             w2c_cv, K, _, _ = self.camera_render_setup(camera)
             bg_vec = background if background.ndim == 1 else background[0, 0]
             result = self.render_params(params_2, w2c_cv, K, width, height, bg_vec)
-            if self.training:
+            if self.training and torch.is_grad_enabled():
                 self.strategy_2.step_pre_backward(
                     self.gauss_params_2,
                     optimizer_view(self.optimizers, TWIN_SUFFIX),

@@ -42,8 +42,8 @@ class Demo:
     """Label resolution in pixels (the CPU preset is sized for 48)."""
     inconsistency: str = "medium"
     """Strength of the seeded label inconsistencies (none, low, medium, high)."""
-    max_num_iterations: int = 150
-    """Training steps (half the rigi-splat-cpu default, to stay within a few minutes on the CPU renderer)."""
+    max_num_iterations: int = 300
+    """Training steps (the rigi-splat-cpu default)."""
 
     def main(self) -> None:
         started = time.perf_counter()
@@ -69,8 +69,7 @@ class Demo:
         )
         run(
             "4/4 turntable and uncertainty map",
-            [sys.executable, REPO / "scripts" / "turntable.py", "--load-config", config, "--output-dir", out]
-            + ["--num-frames", 24, "--size", 96],
+            [sys.executable, REPO / "scripts" / "turntable.py", "--load-config", config, "--output-dir", out],
         )
         print(f"\nDemo finished in {time.perf_counter() - started:.0f} s. Outputs:")
         for name in ("turntable.gif", "turntable.mp4", "uncertainty.png", "export/splat.ply", "data"):

@@ -24,48 +24,65 @@ RENDER_MODES = ("RGB", "D", "ED", "RGB+D", "RGB+ED")
 
 
 def _check(name: str, tensor: Optional[Tensor], shape: str, ok: bool) -> None:
-    if tensor is None:
-        raise ValueError(f"{name} is required, expected shape {shape}")
     if not ok:
-        raise ValueError(f"{name} must have shape {shape}, got {tuple(tensor.shape)}")
-    if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-        raise ValueError(f"{name} contains NaN or inf values; expected finite {shape}")
+        got = tuple(tensor.shape) if isinstance(tensor, Tensor) else type(tensor).__name__
+        raise ValueError(f"{name} must have shape {shape}, got {got}")
+
+
+def _shape(tensor) -> tuple:
+    """Shape of a tensor, () for anything else (so shape tests fail instead of raising AttributeError)."""
+    return tuple(tensor.shape) if isinstance(tensor, Tensor) else ()
+
+
+def _check_finite(named: dict) -> None:
+    """One ValueError naming the first tensor holding NaN/inf; a single host sync for all of them."""
+    floats = {k: v for k, v in named.items() if isinstance(v, Tensor) and v.is_floating_point() and v.numel()}
+    if not floats:
+        return
+    flags = torch.stack([torch.isfinite(v).all() for v in floats.values()])
+    if bool(flags.all()):
+        return
+    bad = next(k for k, ok in zip(floats, flags.tolist(), strict=True) if not ok)
+    raise ValueError(f"{bad} contains NaN or inf values; all inputs must be finite")
 
 
 def _validate(means, quats, scales, opacities, colors, viewmats, Ks, width, height, sh_degree, backgrounds,
               render_mode, covars) -> None:  # fmt: skip
     """One ValueError per problem, naming the argument and the expected shape."""
-    if not isinstance(means, Tensor):
-        raise ValueError("means must be a Tensor of shape [N, 3]")
-    n = means.shape[0] if means.dim() == 2 else -1
-    _check("means", means, "[N, 3]", means.dim() == 2 and means.shape[1] == 3)
+    means_shape = _shape(means)
+    _check("means", means, "[N, 3]", len(means_shape) == 2 and means_shape[1] == 3)
+    n = means_shape[0]
     if covars is not None:
-        _check("covars", covars, f"[N={n}, 3, 3]", covars.shape == (n, 3, 3))
+        _check("covars", covars, f"[N={n}, 3, 3]", _shape(covars) == (n, 3, 3))
     else:
-        _check("quats", quats, f"[N={n}, 4] (or pass covars)", quats is not None and quats.shape == (n, 4))
-        _check("scales", scales, f"[N={n}, 3] (or pass covars)", scales is not None and scales.shape == (n, 3))
-    _check("opacities", opacities, f"[N={n}]", opacities.shape == (n,))
-    c = viewmats.shape[0] if viewmats.dim() == 3 else -1
-    _check("viewmats", viewmats, "[C, 4, 4]", viewmats.dim() == 3 and viewmats.shape[1:] == (4, 4))
-    _check("Ks", Ks, f"[C={c}, 3, 3]", Ks.shape == (c, 3, 3))
+        _check("quats", quats, f"[N={n}, 4] (or pass covars)", _shape(quats) == (n, 4))
+        _check("scales", scales, f"[N={n}, 3] (or pass covars)", _shape(scales) == (n, 3))
+    _check("opacities", opacities, f"[N={n}]", _shape(opacities) == (n,))
+    vm_shape = _shape(viewmats)
+    _check("viewmats", viewmats, "[C, 4, 4]", len(vm_shape) == 3 and vm_shape[1:] == (4, 4))
+    c = vm_shape[0]
+    _check("Ks", Ks, f"[C={c}, 3, 3]", _shape(Ks) == (c, 3, 3))
     if not (isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0):
         raise ValueError(f"width and height must be positive ints, got width={width!r}, height={height!r}")
     if render_mode not in RENDER_MODES:
         raise ValueError(f"render_mode must be one of {RENDER_MODES}, got {render_mode!r}")
+    col_shape = _shape(colors)
     if sh_degree is None:
-        ok = (colors.dim() == 2 and colors.shape[0] == n) or (colors.dim() == 3 and colors.shape[:2] == (c, n))
+        ok = (len(col_shape) == 2 and col_shape[0] == n) or (len(col_shape) == 3 and col_shape[:2] == (c, n))
         _check("colors", colors, f"[N={n}, D] or [C={c}, N={n}, D] (sh_degree=None)", ok)
-        n_ch = colors.shape[-1]
+        n_ch = col_shape[-1]
     else:
         if not (isinstance(sh_degree, int) and 0 <= sh_degree <= MAX_SH_DEGREE):
             raise ValueError(f"sh_degree must be None or an int in 0..{MAX_SH_DEGREE}, got {sh_degree!r}")
         k_min = (sh_degree + 1) ** 2
-        ok = (colors.dim() == 3 and colors.shape[0] == n) or (colors.dim() == 4 and colors.shape[:2] == (c, n))
-        ok = ok and colors.shape[-1] == 3 and colors.shape[-2] >= k_min
+        ok = (len(col_shape) == 3 and col_shape[0] == n) or (len(col_shape) == 4 and col_shape[:2] == (c, n))
+        ok = ok and col_shape[-1] == 3 and col_shape[-2] >= k_min
         _check("colors", colors, f"SH coefficients [N={n}, K>={k_min}, 3] or [C={c}, N={n}, K>={k_min}, 3]", ok)
         n_ch = 3
     if backgrounds is not None and render_mode not in ("D", "ED"):
-        _check("backgrounds", backgrounds, f"[C={c}, D={n_ch}]", backgrounds.shape == (c, n_ch))
+        _check("backgrounds", backgrounds, f"[C={c}, D={n_ch}]", _shape(backgrounds) == (c, n_ch))
+    _check_finite(dict(means=means, quats=quats, scales=scales, covars=covars, opacities=opacities, colors=colors,
+                       viewmats=viewmats, Ks=Ks, backgrounds=backgrounds))  # fmt: skip
 
 
 def rasterize(

@@ -1,7 +1,7 @@
 """Method specifications `rigi-splat` (the paper's schedule) and `rigi-splat-cpu` (a small CPU preset).
 
-Loaded by nerfstudio's plugin registry for every `ns-*` command, so it builds configs only; the model and
-datamanager modules are imported lazily through the configs' ``_target`` factories where possible.
+Loaded by nerfstudio's plugin registry for every `ns-*` command, so it only builds configs; it imports the model and
+datamanager modules for their config classes, which need nothing beyond what nerfstudio itself imports.
 """
 
 from __future__ import annotations

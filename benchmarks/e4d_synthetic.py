@@ -49,7 +49,7 @@ def make_data(root: Path, seed: int, resolution: int, num_times: int, level: str
 
 def train(data: Path, variant: dict, steps: int, work: Path, num_random: int):
     """Train one variant in-process with nerfstudio's Trainer; returns (pipeline, seconds)."""
-    from efficient4d_ns.config import efficient4d
+    from efficient4d_ns.config import efficient4d, optimizers_4dgs
 
     config = efficient4d.config
     config = replace(config, output_dir=work, max_num_iterations=steps, vis="tensorboard")
@@ -62,7 +62,7 @@ def train(data: Path, variant: dict, steps: int, work: Path, num_random: int):
     if "confidence_mode" in variant:
         datamanager = replace(datamanager, confidence_mode=variant["confidence_mode"])
     config.pipeline = replace(config.pipeline, model=model, datamanager=datamanager)
-    config.optimizers = __import__("efficient4d_ns.config", fromlist=["x"]).optimizers_4dgs(steps)
+    config.optimizers = optimizers_4dgs(steps)  # the position learning rate decays over this run's length
     config.steps_per_eval_image = steps + 1
     config.steps_per_eval_all_images = steps + 1
     config.steps_per_save = steps + 1

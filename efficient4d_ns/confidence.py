@@ -18,9 +18,6 @@ Everything above is pure numpy/torch; `load_or_compute_confidence` adds the cach
 import hashlib
 import io
 import json
-import os
-import shutil
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Literal
@@ -32,6 +29,7 @@ from tqdm import tqdm
 
 from datagen.interpolate import Interpolator
 from efficient4d_ns import losses
+from splatcore.atomic import atomic_directory, atomic_file
 
 ConfidenceMode = Literal["paper", "released"]
 CACHE_VERSION = "1"
@@ -158,26 +156,19 @@ def compute_confidence_maps(
 def _write_atomic_npz(path: Path, **arrays: np.ndarray) -> None:
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "wb") as f:
-        f.write(buffer.getvalue())
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        tmp.write_bytes(buffer.getvalue())
 
 
 def _write_pngs(png_dir: Path, names: list[str], conf_rgb: np.ndarray, conf_ssim: np.ndarray) -> None:
     """One PNG per image, [C_rgb | C_ssim] side by side in grey levels, into `png_dir` (atomically, as a folder)."""
     if png_dir.exists():
         return
-    tmp = Path(tempfile.mkdtemp(prefix=f".{png_dir.name}.", dir=png_dir.parent))
-    try:
+    with atomic_directory(png_dir) as tmp:
         for name, rgb, ssim in zip(names, conf_rgb, conf_ssim, strict=True):
             strip = np.concatenate([rgb, ssim], axis=1)
             imageio.imwrite(tmp / f"{Path(name).stem}.png", (np.clip(strip, 0, 1) * 255 + 0.5).astype(np.uint8))
         (tmp / "README.json").write_text(json.dumps({"layout": "left: C_rgb, right: C_ssim; white = 1"}))
-        os.replace(tmp, png_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def load_or_compute_confidence(

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Mapping
@@ -24,6 +22,7 @@ import tyro
 from torch import Tensor
 
 from efficient4d_ns import gaussians4d as g4
+from splatcore.atomic import atomic_file
 from splatcore.ply import SplatPly, write_splat_ply
 
 SH_C0 = 0.28209479177387814
@@ -168,10 +167,8 @@ class ExportE4D:
 
 
 def _write_json_atomic(path: Path, payload: dict) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(payload, f, indent=2)
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(payload, indent=2))
 
 
 def entrypoint() -> None:

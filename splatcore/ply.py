@@ -6,12 +6,12 @@ Binary little-endian float32 vertices with the properties, in order:
 and ``rot_*`` a wxyz quaternion.
 """
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from splatcore.atomic import atomic_file
 
 
 @dataclass
@@ -73,16 +73,8 @@ def write_splat_ply(path: Path, splats: SplatPly) -> Path:
     header = f"ply\nformat binary_little_endian 1.0\nelement vertex {n}\n"
     header += "".join(f"property float {name}\n" for name in _property_names(num_rest)) + "end_header\n"
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(header.encode("ascii"))
-            f.write(data.tobytes())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as tmp:
+        tmp.write_bytes(header.encode("ascii") + data.tobytes())
     return path
 
 

@@ -1,11 +1,11 @@
 """Write frame sequences as GIF or MP4 (imageio; MP4 through imageio-ffmpeg), atomically."""
 
-import os
-import tempfile
 from pathlib import Path
 
 import imageio.v2 as imageio
 import numpy as np
+
+from splatcore.atomic import atomic_file
 
 
 def _to_uint8(frame: np.ndarray) -> np.ndarray:
@@ -30,18 +30,11 @@ def write_video(path: Path, frames: list[np.ndarray] | np.ndarray, fps: float = 
     if len(frames) == 0:
         raise ValueError(f"write_video: no frames to write to {path}")
     images = [_to_uint8(f) for f in frames]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_file(path) as tmp:
         if suffix == ".gif":
             imageio.mimsave(tmp, images, format="GIF", duration=1000.0 / fps, loop=0)
         else:
             with imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264", macro_block_size=2) as writer:
                 for image in images:
                     writer.append_data(image)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path

@@ -21,7 +21,13 @@ from torch import Tensor, nn
 from efficient4d_ns import gaussians4d as g4
 from efficient4d_ns.losses import confidence_weighted_loss, normalised_weights
 from efficient4d_ns.strategy import Temporal4DStrategy
-from nsglue.base_model import CpuSafeSplatfactoModel, CpuSafeSplatfactoModelConfig, RenderResult
+from nsglue.base_model import (
+    CpuSafeSplatfactoModel,
+    CpuSafeSplatfactoModelConfig,
+    RenderResult,
+    composite_render,
+    splat_colors,
+)
 from nsglue.gaussians import knn_mean_distance
 
 
@@ -175,10 +181,7 @@ class Efficient4DModel(CpuSafeSplatfactoModel):
         from splatcore import rasterize
 
         sh_degree = self.sh_degree_to_use()
-        if sh_degree is None:
-            colors = torch.sigmoid(sliced["features_dc"])
-        else:
-            colors = torch.cat([sliced["features_dc"][:, None, :], sliced["features_rest"]], dim=1)
+        colors = splat_colors(sliced["features_dc"], sliced["features_rest"], sh_degree)
         with_depth = self.config.output_depth_during_training or not self.training
         render, alpha, info = rasterize(
             sliced["means"],
@@ -198,12 +201,7 @@ class Efficient4DModel(CpuSafeSplatfactoModel):
             absgrad=self.config.use_absgrad,
             rasterize_mode=self.config.rasterize_mode,
         )
-        rgb = torch.clamp(render[..., :3] + (1.0 - alpha) * background, 0.0, 1.0)
-        depth = None
-        if with_depth:
-            depth = render[..., 3:4]
-            depth = torch.where(alpha > 0, depth, depth.detach().max())
-        return RenderResult(rgb, alpha, depth, info)
+        return composite_render(render, alpha, background, with_depth, info)
 
     def get_outputs(self, camera: Cameras) -> Dict[str, Tensor]:
         """Render the slice at the camera's time: `rgb`, `depth`, `accumulation`, `background` (+ `confidence`)."""

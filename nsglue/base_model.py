@@ -129,16 +129,12 @@ def render_splats(
     """
     from splatcore import rasterize
 
-    if sh_degree_to_use is None:
-        colors = torch.sigmoid(params["features_dc"])
-    else:
-        colors = torch.cat([params["features_dc"][:, None, :], params["features_rest"]], dim=1)
     render, alpha, info = rasterize(
         params["means"],
         params["quats"],
         torch.exp(params["scales"]),
         torch.sigmoid(params["opacities"]).squeeze(-1),
-        colors,
+        splat_colors(params["features_dc"], params["features_rest"], sh_degree_to_use),
         w2c_cv,
         K,
         width,
@@ -149,6 +145,29 @@ def render_splats(
         absgrad=absgrad,
         rasterize_mode=rasterize_mode,
     )
+    return composite_render(render, alpha, background, with_depth, info)
+
+
+def splat_colors(
+    features_dc: Float[Tensor, "N 3"], features_rest: Float[Tensor, "N K 3"], sh_degree_to_use: Optional[int]
+) -> Tensor:
+    """What `rasterize` takes as colours: sigmoid RGB [N, 3] at SH degree 0 (None), else SH coefficients [N, K+1, 3]."""
+    if sh_degree_to_use is None:
+        return torch.sigmoid(features_dc)
+    return torch.cat([features_dc[:, None, :], features_rest], dim=1)
+
+
+def composite_render(
+    render: Float[Tensor, "C H W D"],
+    alpha: Float[Tensor, "C H W 1"],
+    background: Float[Tensor, "3"],
+    with_depth: bool,
+    info: dict,
+) -> RenderResult:
+    """Composite the rasterized colour over `background`; expected depth (last channel) where requested.
+
+    Empty pixels get the farthest rendered depth (detached) rather than 0, so depth maps do not show holes as "near".
+    """
     rgb = torch.clamp(render[..., :3] + (1.0 - alpha) * background, 0.0, 1.0)
     depth = None
     if with_depth:

@@ -24,6 +24,12 @@ import tyro
 
 METHODS = ("rigi", "baseline")
 """rigi: two sets + uncertainty-weighted loss; baseline: one set, plain L1/D-SSIM; same everything else."""
+ABLATIONS: Dict[str, Dict[str, object]] = {
+    "rigi-detach": {"detach_uncertainty": True},
+    "rigi-lambda1": {"uncertainty_lambda": 1.0},
+    "rigi-lambda2": {"uncertainty_lambda": 2.0},
+}
+"""Optional rigi-splat variants (model config overrides), run with ``--ablations rigi-detach ...``."""
 
 
 def train(data_dir: Path, method: str, steps: int, run_dir: Path, seed: int, num_random: int):
@@ -34,7 +40,9 @@ def train(data_dir: Path, method: str, steps: int, run_dir: Path, seed: int, num
         config = _stock_splatfacto(steps)
     else:
         config = cpu_trainer_config(steps)
-        config.pipeline.model.dual_model = method == "rigi"
+        config.pipeline.model.dual_model = method.startswith("rigi")
+        for name, value in ABLATIONS.get(method, {}).items():
+            setattr(config.pipeline.model, name, value)
         config.pipeline.model.num_random = num_random
         config.pipeline.model.init_seed = 2 * seed
         config.pipeline.model.twin_seed = 2 * seed + 1
@@ -146,9 +154,9 @@ def markdown_table(results: List[dict], methods: Tuple[str, ...]) -> str:
             for m in methods
         }
         lines.append("| **mean** | " + " | ".join(f"**{means[m][k]:.4f}**" for m in methods for k in metrics) + " |")
-        if "rigi" in methods and "baseline" in methods:
-            diff = ", ".join(f"{k} {means['rigi'][k] - means['baseline'][k]:+.4f}" for k in metrics)
-            lines.append(f"\nrigi - baseline (mean): {diff}")
+        for variant in (m for m in methods if m.startswith("rigi") and "baseline" in methods):
+            diff = ", ".join(f"{k} {means[variant][k] - means['baseline'][k]:+.4f}" for k in metrics)
+            lines.append(f"\n{variant} - baseline (mean): {diff}")
     return "\n".join(lines) + "\n"
 
 
@@ -168,11 +176,16 @@ class Benchmark:
     """Training iterations per run (every method gets the same)."""
     num_random: int = 500
     """Initial Gaussians per set (the CPU renderer's cost grows with it)."""
+    ablations: Tuple[str, ...] = ()
+    """Extra rigi-splat variants to train alongside (choices: rigi-detach, rigi-lambda1, rigi-lambda2)."""
 
     def main(self) -> None:
         from datagen.synthetic.scenes import InconsistencyConfig, make_static_dataset
 
-        methods = METHODS + (("splatfacto",) if torch.cuda.is_available() else ())
+        unknown = [a for a in self.ablations if a not in ABLATIONS]
+        if unknown:
+            raise SystemExit(f"unknown --ablations {unknown}; choose from {sorted(ABLATIONS)}")
+        methods = METHODS + tuple(self.ablations) + (("splatfacto",) if torch.cuda.is_available() else ())
         if "splatfacto" not in methods:
             print("stock splatfacto skipped: it needs a CUDA device (gsplat's rasterizer)")
         results, started = [], time.perf_counter()

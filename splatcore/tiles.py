@@ -67,41 +67,13 @@ def intersect_tiles(
         :class:`TileIntersections`.
     """
     n_cams, n_gauss = radii.shape
-    device = means2d.device
     x0, y0, x1, y1 = tile_bounds(means2d, radii, tile_size, tile_width, tile_height)
     width_t = (x1 - x0).reshape(-1)
     count = width_t * (y1 - y0).reshape(-1)  # [C*N]
     tiles_per_image = tile_width * tile_height
-    n_tiles = n_cams * tiles_per_image
-    pair_ids = torch.nonzero(count > 0).squeeze(1)
-    counts = count[pair_ids]
-    total = int(counts.sum().item()) if pair_ids.numel() else 0
-    if total == 0:
-        empty = torch.zeros(0, dtype=torch.long, device=device)
-        return TileIntersections(
-            count.reshape(n_cams, n_gauss).int(),
-            empty,
-            empty.clone(),
-            torch.zeros(n_tiles + 1, dtype=torch.long, device=device),
-        )
-    # Expand each pair into its tiles: local index k -> (x0 + k % w, y0 + k // w).
-    flatten_ids = torch.repeat_interleave(pair_ids, counts)
-    starts = torch.cumsum(counts, 0) - counts
-    local = torch.arange(total, device=device) - torch.repeat_interleave(starts, counts)
-    w_rep = width_t[flatten_ids]
-    tile_x = x0.reshape(-1)[flatten_ids] + local % w_rep
-    tile_y = y0.reshape(-1)[flatten_ids] + local // w_rep
-    cam = flatten_ids // n_gauss
-    isect_tiles = cam * tiles_per_image + tile_y * tile_width + tile_x
-    # Sort by depth first, then stably by tile: equal depths keep Gaussian order, as gsplat's radix sort does.
-    order = torch.argsort(depths.reshape(-1)[flatten_ids], stable=True)
-    order = order[torch.argsort(isect_tiles[order], stable=True)]
-    isect_tiles = isect_tiles[order]
-    flatten_ids = flatten_ids[order]
-    tile_counts = torch.bincount(isect_tiles, minlength=n_tiles)
-    tile_offsets = torch.zeros(n_tiles + 1, dtype=torch.long, device=device)
-    tile_offsets[1:] = torch.cumsum(tile_counts, 0)
-    return TileIntersections(count.reshape(n_cams, n_gauss).int(), isect_tiles, flatten_ids, tile_offsets)
+    return _expand_rectangles(
+        count, width_t, x0, y0, depths, count.reshape(n_cams, n_gauss).int(), tile_width, tiles_per_image, n_cams
+    )
 
 
 @torch.no_grad()
@@ -142,7 +114,6 @@ def intersect_subtiles(
     if tile_size % subtile_size:
         raise ValueError(f"tile_size={tile_size} must be a multiple of subtile_size={subtile_size}")
     n_cams, n_gauss = radii.shape
-    device = means2d.device
     tile_w, tile_h = -(-width // tile_size), -(-height // tile_size)
     sub_w, sub_h = -(-width // subtile_size), -(-height // subtile_size)
     x0, y0, x1, y1 = tile_bounds(means2d, radii, tile_size, tile_w, tile_h)
@@ -173,22 +144,43 @@ def intersect_subtiles(
     count = width_t * (y1 - y0).clamp(min=0).reshape(-1)
 
     tiles_per_image = sub_w * sub_h
+    return _expand_rectangles(count, width_t, x0, y0, depths, tiles_per_gauss, sub_w, tiles_per_image, n_cams)
+
+
+def _expand_rectangles(
+    count: Int[Tensor, " CN"],
+    width_t: Int[Tensor, " CN"],
+    x0: Int[Tensor, "C N"],
+    y0: Int[Tensor, "C N"],
+    depths: Float[Tensor, "C N"],
+    tiles_per_gauss: Int[Tensor, "C N"],
+    grid_width: int,
+    tiles_per_image: int,
+    n_cams: int,
+) -> TileIntersections:
+    """Expand each (camera, Gaussian) tile rectangle into flat intersections sorted by (tile, depth).
+
+    `count` = rectangle area in tiles (0 = none), `width_t` its width, (x0, y0) its first tile. Equal depths keep
+    Gaussian order, as gsplat's stable radix sort does.
+    """
+    device = count.device
+    n_gauss = depths.shape[1]
     n_tiles = n_cams * tiles_per_image
     pair_ids = torch.nonzero(count > 0).squeeze(1)
     counts = count[pair_ids]
     total = int(counts.sum().item()) if pair_ids.numel() else 0
+    tile_offsets = torch.zeros(n_tiles + 1, dtype=torch.long, device=device)
     if total == 0:
         empty = torch.zeros(0, dtype=torch.long, device=device)
-        return TileIntersections(
-            tiles_per_gauss, empty, empty.clone(), torch.zeros(n_tiles + 1, dtype=torch.long, device=device)
-        )
+        return TileIntersections(tiles_per_gauss, empty, empty.clone(), tile_offsets)
+    # Local index k inside a rectangle -> tile (x0 + k % w, y0 + k // w).
     flatten_ids = torch.repeat_interleave(pair_ids, counts)
     starts = torch.cumsum(counts, 0) - counts
     local = torch.arange(total, device=device) - torch.repeat_interleave(starts, counts)
     w_rep = width_t[flatten_ids]
     tile_x = x0.reshape(-1)[flatten_ids] + local % w_rep
     tile_y = y0.reshape(-1)[flatten_ids] + local // w_rep
-    isect_tiles = (flatten_ids // n_gauss) * tiles_per_image + tile_y * sub_w + tile_x
+    isect_tiles = (flatten_ids // n_gauss) * tiles_per_image + tile_y * grid_width + tile_x
     # One sort on (tile, depth rank); the rank comes from a stable sort, so equal depths keep Gaussian order.
     n_pairs = n_cams * n_gauss
     depth_rank = torch.empty(n_pairs, dtype=torch.long, device=device)
@@ -196,6 +188,5 @@ def intersect_subtiles(
     order = torch.argsort(isect_tiles * n_pairs + depth_rank[flatten_ids])
     isect_tiles = isect_tiles[order]
     flatten_ids = flatten_ids[order]
-    tile_offsets = torch.zeros(n_tiles + 1, dtype=torch.long, device=device)
     tile_offsets[1:] = torch.cumsum(torch.bincount(isect_tiles, minlength=n_tiles), 0)
     return TileIntersections(tiles_per_gauss, isect_tiles, flatten_ids, tile_offsets)

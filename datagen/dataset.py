@@ -10,7 +10,6 @@ axes, see ``datagen.cameras``) and the optional keys ``azimuth_deg elevation_deg
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -18,9 +17,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 from jaxtyping import Float, UInt8
-from PIL import Image
 
 from datagen.cameras import Intrinsics
 from datagen.validate import (
@@ -134,9 +133,12 @@ def encode_png(image: UInt8[np.ndarray, "H W C"], name: str = "image") -> bytes:
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)):
         raise ValueError(f"{name}: expected an [H, W, 3|4] uint8 array, got {image.dtype} {image.shape}")
-    buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(image)).save(buffer, format="PNG")
-    return buffer.getvalue()
+    if image.ndim == 3:  # OpenCV stores BGR(A); its encoder is several times faster than Pillow's default
+        image = cv2.cvtColor(image, cv2.COLOR_RGBA2BGRA if image.shape[2] == 4 else cv2.COLOR_RGB2BGR)
+    ok, buffer = cv2.imencode(".png", np.ascontiguousarray(image))
+    if not ok:
+        raise ValueError(f"{name}: PNG encoding failed")
+    return buffer.tobytes()
 
 
 def _transforms_json(frames: list[FrameRecord], intrinsics: Intrinsics, generator: dict) -> dict:

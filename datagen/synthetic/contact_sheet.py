@@ -59,15 +59,3 @@ def contact_sheet(
             left = _CAPTION_PX + c * (size + 2)
             canvas[top : top + size, left : left + size] = rgb
     return canvas
-
-
-def encode_png(image: np.ndarray) -> bytes:
-    """[H, W, 3] RGB or [H, W, 4] RGBA uint8 -> PNG bytes (channels kept)."""
-    if image.shape[-1] == 4:
-        bgr = cv2.cvtColor(image, cv2.COLOR_RGBA2BGRA)
-    else:
-        bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    ok, buffer = cv2.imencode(".png", bgr)
-    if not ok:
-        raise RuntimeError("PNG encoding failed")
-    return buffer.tobytes()

@@ -32,8 +32,8 @@ from datagen.cameras import (
     sv3d_orbits,
     syncdreamer_views,
 )
-from datagen.dataset import FrameRecord, write_dataset
-from datagen.synthetic.contact_sheet import contact_sheet, difference_tile, encode_png, on_white
+from datagen.dataset import FrameRecord, encode_png, write_dataset
+from datagen.synthetic.contact_sheet import contact_sheet, difference_tile, on_white
 from datagen.synthetic.inconsistency import FramePerturbation, InconsistencyConfig, plan_perturbations
 from datagen.synthetic.objects import SyntheticObject, make_object
 from datagen.synthetic.raycast import to_uint8

@@ -80,10 +80,9 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _ssim(a: np.ndarray, b: np.ndarray) -> float:
-    from efficient4d_ns.losses import ssim_map
+    from efficient4d_ns.confidence import ssim_map
 
-    ta, tb = (torch.from_numpy(x).permute(2, 0, 1).float() for x in (a, b))
-    return float(ssim_map(ta, tb).mean())
+    return float(ssim_map(a, b).mean())
 
 
 def _on_white(path: Path) -> np.ndarray:

@@ -8,6 +8,7 @@ from the `generated-data` dataparser's ``metadata["frame_meta"]["orbit"]`` (-1, 
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple, Type
 
@@ -15,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from nerfstudio.cameras.cameras import Cameras
 from nerfstudio.engine.callbacks import TrainingCallback, TrainingCallbackAttributes
+from nerfstudio.utils.rich_utils import CONSOLE
 
 from nsglue.datamanager import CpuSafeFullImageDatamanager, CpuSafeFullImageDatamanagerConfig
 
@@ -67,23 +69,38 @@ class RigiDatamanager(CpuSafeFullImageDatamanager):
 
     config: RigiDatamanagerConfig
 
+    def __init__(self, config: RigiDatamanagerConfig, *args, **kwargs) -> None:
+        # Read by sample_train_cameras, which nerfstudio's __init__ already calls.
+        self.num_active_orbits = 1
+        self.random_generator = random.Random(config.train_cameras_sampling_seed)
+        # Length of training the schedule fractions refer to; None until the trainer is known (viewer-only use).
+        self.total_steps: Optional[int] = config.schedule_total_steps
+        super().__init__(config, *args, **kwargs)
+
     def get_training_callbacks(
         self, training_callback_attributes: TrainingCallbackAttributes
     ) -> List[TrainingCallback]:
         """Learns the training length from the trainer when ``schedule_total_steps`` is not set."""
-        if training_callback_attributes.trainer is not None:
-            self.trainer_total_steps = training_callback_attributes.trainer.config.max_num_iterations
+        trainer = training_callback_attributes.trainer
+        if trainer is not None:
+            trainer_steps = trainer.config.max_num_iterations
+            if self.config.schedule_total_steps is None:
+                self.total_steps = trainer_steps
+            elif self.config.schedule_total_steps != trainer_steps:
+                CONSOLE.print(
+                    f"[yellow]RIGI schedule fractions refer to schedule_total_steps={self.config.schedule_total_steps}"
+                    f", not the trainer's max_num_iterations={trainer_steps}."
+                )
         return []
 
-    @property
-    def total_steps(self) -> int:
-        """Length of training the schedule fractions refer to."""
-        total = self.config.schedule_total_steps or getattr(self, "trainer_total_steps", None)
-        if total is None:
+    def schedule_length(self) -> int:
+        """:attr:`total_steps`, or an error naming the fix when neither the trainer nor the config gave it."""
+        if self.total_steps is None:
             raise ValueError(
-                "RigiDatamanager needs schedule_total_steps (taken from the trainer, or set in the config)"
+                "RigiDatamanager needs the training length: train through ns-train (it is taken from "
+                "max_num_iterations) or set --pipeline.datamanager.schedule-total-steps"
             )
-        return total
+        return self.total_steps
 
     def frame_orbits(self) -> torch.Tensor:
         """Orbit index of every training frame [N] (-1 where unknown)."""
@@ -102,30 +119,25 @@ class RigiDatamanager(CpuSafeFullImageDatamanager):
 
     def sample_train_cameras(self) -> List[int]:
         """A shuffled pass over the active frames (nerfstudio's random strategy, restricted to them)."""
-        num_active = getattr(self, "num_active_orbits", 1)
+        num_active = self.num_active_orbits
         indices = self.active_frame_indices(num_active)
         if not indices:
             raise ValueError(
                 f"no training frame belongs to the first {num_active} orbit(s) of {self.config.data}; check the "
                 "'orbit' keys of transforms.json or set --pipeline.datamanager.orbit-fractions"
             )
-        if not hasattr(self, "random_generator"):
-            import random
-
-            self.random_generator = random.Random(self.config.train_cameras_sampling_seed)
         self.random_generator.shuffle(indices)
         return indices
 
     def next_train(self, step: int) -> Tuple[Cameras, Dict]:
         """The next active frame; camera intrinsics and label scaled to the step's resolution."""
-        num_active = num_active_orbits_at(step, self.total_steps, self.config.orbit_fractions)
-        if num_active != getattr(self, "num_active_orbits", 1):
+        total_steps = self.schedule_length()
+        num_active = num_active_orbits_at(step, total_steps, self.config.orbit_fractions)
+        if num_active != self.num_active_orbits:
             self.num_active_orbits = num_active
             self.train_unseen_cameras = self.sample_train_cameras()
         camera, data = super().next_train(step)
-        scale = resolution_scale_at(
-            step, self.total_steps, self.config.resolution_fractions, self.config.resolution_scales
-        )
+        scale = resolution_scale_at(step, total_steps, self.config.resolution_fractions, self.config.resolution_scales)
         if not math.isclose(scale, 1.0):
             camera.rescale_output_resolution(scale, scale_rounding_mode="round")
             height, width = int(camera.height.item()), int(camera.width.item())

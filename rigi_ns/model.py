@@ -88,6 +88,8 @@ class RigiSplatModel(CpuSafeSplatfactoModel):
 
             # Stops at set-up with the file name and the fix when the backbone is absent; never a random net.
             self.__dict__["_injected_lpips"] = load_lpips(self.config.lpips_net)
+        if self.config.export_model == 2 and not self.config.dual_model:
+            raise ValueError("export_model 2 needs dual_model True (a single-model run has no second set)")
         super().populate_modules()
         if self.config.dual_model:
             if self.config.twin_seed == self.config.init_seed:
@@ -101,10 +103,8 @@ class RigiSplatModel(CpuSafeSplatfactoModel):
 
     # ---- the exported set ------------------------------------------------------------------------------------
     def exported_params(self) -> nn.ParameterDict:
-        """The set behind the top-level properties (``export_model``)."""
+        """The set behind the top-level properties (``export_model``; 2 needs ``dual_model``, checked at set-up)."""
         if self.config.export_model == 2:
-            if not self.config.dual_model:
-                raise ValueError("export_model 2 needs dual_model True (a single-model run has no second set)")
             return self.gauss_params_2
         return self.gauss_params
 

@@ -75,3 +75,21 @@ def test_datamanager_serves_orbits_and_resolutions_on_schedule(tmp_path):
     assert seen[3] == {0, 1, 2, -1}
     # the cached cameras are not rescaled in place
     assert int(dm.train_cameras.width[0].item()) == 32
+
+
+def test_schedule_length_comes_from_the_trainer_when_not_configured(tmp_path):
+    from types import SimpleNamespace
+
+    from nerfstudio.engine.callbacks import TrainingCallbackAttributes
+
+    dm = RigiDatamanagerConfig(dataparser=_TinyParserConfig(data=tmp_path)).setup(device="cpu", test_mode="val")
+    assert dm.total_steps is None  # readable before training (the viewer reads it)
+    with pytest.raises(ValueError, match="schedule-total-steps"):
+        dm.next_train(0)
+    trainer = SimpleNamespace(config=SimpleNamespace(max_num_iterations=40))
+    dm.get_training_callbacks(
+        TrainingCallbackAttributes(optimizers=None, grad_scaler=None, pipeline=None, trainer=trainer)
+    )
+    assert dm.total_steps == 40
+    camera, data = dm.next_train(0)
+    assert data["image"].shape[:2] == (8, 8)  # quarter resolution at step 0 of 40

@@ -34,9 +34,11 @@ class RigiSplatModelConfig(CpuSafeSplatfactoModelConfig):
     L1/D-SSIM/LPIPS and the same schedule."""
     uncertainty_lambda: float = 5.0
     """lambda of eq. 6: amplification of U = |I1 - I2| in the Laplace log-scale (paper: 5)."""
-    detach_uncertainty: bool = False
-    """Stop gradients through U (ablation). By default they flow, which is what makes the + lambda U term pull the
-    two sets together."""
+    detach_uncertainty: bool = True
+    """Stop gradients through U (default): U is the estimate of label inconsistency that weights each pixel (paper,
+    section 3.2), not a quantity to optimise. False (ablation) lets the + lambda U term pull the two renders
+    together with up to 2 lambda times the data term's force; two transparent sets agree best, so such runs end
+    pale (see rigi_ns.losses.uncertainty_map)."""
     ssim_lambda: float = 0.2
     """lambda_s of eq. 8 (paper: 0.2)."""
     lpips_lambda: float = 0.5

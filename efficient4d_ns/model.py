@@ -36,8 +36,8 @@ class Efficient4DModelConfig(CpuSafeSplatfactoModelConfig):
     """4D Gaussian splatting trained on a generated time × view image matrix (Efficient4D, stage 2).
 
     Defaults: initialisation, iterations and loss weights from the Efficient4D paper (§5.1); every other
-    hyper-parameter is 4DGS's default (fudan-zvg/4d-gaussian-splatting `arguments/__init__.py`) with its schedule
-    compressed from 30,000 to 1,500 iterations (×0.05, rounded to whole refinement intervals).
+    hyper-parameter is 4DGS's default (fudan-zvg/4d-gaussian-splatting `arguments/__init__.py`), step counts
+    included (see the schedule note below).
     """
 
     _target: Type = field(default_factory=lambda: Efficient4DModel)
@@ -74,14 +74,19 @@ class Efficient4DModelConfig(CpuSafeSplatfactoModelConfig):
     """Background behind the Gaussians; SyncDreamer's images are on white, so are the confidence maps."""
     num_downscales: int = 0
     """No coarse-to-fine resolution schedule: generated images are small (256²)."""
-    warmup_length: int = 25
-    """Start densifying after this step (4DGS: 500 of 30,000)."""
-    refine_every: int = 25
-    """Densify/prune interval (4DGS: 100 of 30,000; ×0.05 would be 5, too few images per gradient statistic)."""
-    stop_split_at: int = 750
-    """Stop densifying at this step (4DGS: 15,000 of 30,000)."""
-    reset_alpha_every: int = 6
-    """Opacity reset every reset_alpha_every × refine_every = 150 steps (4DGS: 3,000 of 30,000)."""
+    # Schedule: Efficient4D trains 1,500 iterations and keeps "all other 4DGS hyperparameters" (§5.1). 4DGS's
+    # train.py counts densification, opacity resets and the position learning-rate decay in absolute steps,
+    # separately from the iteration count, so these are 4DGS's values, not rescaled to 1,500: densification from
+    # step 500 every 100 steps to the end (4DGS stops at 15,000), no opacity reset (the first is at 3,000), and
+    # the position learning rate decays over 30,000 steps (efficient4d_ns.config), i.e. to 0.79x by step 1,500.
+    warmup_length: int = 500
+    """Start densifying after this step (4DGS densify_from_iter 500)."""
+    refine_every: int = 100
+    """Densify/prune interval (4DGS densification_interval 100)."""
+    stop_split_at: int = 15000
+    """Stop densifying at this step (4DGS densify_until_iter 15,000: past the 1,500-iteration run)."""
+    reset_alpha_every: int = 30
+    """Opacity reset every reset_alpha_every x refine_every = 3,000 steps (4DGS opacity_reset_interval)."""
     pause_refine_after_reset: Optional[int] = 0
     """No pause after an opacity reset (4DGS has none)."""
     cull_alpha_thresh: float = 0.005
@@ -89,9 +94,9 @@ class Efficient4DModelConfig(CpuSafeSplatfactoModelConfig):
     densify_grad_thresh: float = 0.0002
     """Screen-space gradient threshold for densification (4DGS: 2e-4)."""
     densify_size_thresh: float = 0.01
-    """Clone below / split above this spatial scale (4DGS: percent_dense 0.01 × scene extent 1)."""
+    """Clone below / split above this spatial scale x scene_extent (4DGS: percent_dense 0.01)."""
     cull_scale_thresh: float = 0.1
-    """Prune Gaussians larger than this after the first opacity reset (4DGS: 0.1 × scene extent)."""
+    """Prune Gaussians larger than this x scene_extent after the first opacity reset (4DGS: 0.1)."""
     stop_screen_size_at: int = 0
     """No screen-size based split/prune (4DGS does not use it)."""
 

@@ -63,6 +63,10 @@ class CpuSafeSplatfactoModelConfig(SplatfactoModelConfig):
     """With random_init, draw means uniformly in the dataparser's scene box instead of the random_scale cube."""
     verbose_strategy: bool = False
     """Print gsplat's densification/pruning counts."""
+    scene_extent: float = 1.0
+    """3DGS's ``cameras_extent``: the densification strategy's 3D size thresholds (clone/split at
+    densify_size_thresh, prune above cull_scale_thresh) are multiples of it, as in 3DGS (the screen-space gradient
+    threshold is not). Presets set it to the extent their position learning rate is scaled by."""
 
 
 class RenderResult(NamedTuple):
@@ -221,7 +225,7 @@ class CpuSafeSplatfactoModel(SplatfactoModel):
 
             self.bil_grids = BilateralGrid(self.num_train_data, *self.config.grid_shape)
         self.strategy = self.make_strategy()
-        self.strategy_state = self.strategy.initialize_state(scene_scale=1.0)
+        self.strategy_state = self.strategy.initialize_state(scene_scale=self.config.scene_extent)
 
     def make_gaussian_params(self, generator: torch.Generator) -> Dict[str, nn.Parameter]:
         """Initial parameters of one Gaussian set (seed points unless ``random_init``)."""

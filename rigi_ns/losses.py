@@ -18,16 +18,19 @@ LpipsFn = Callable[[Tensor, Tensor], Tensor]
 
 
 def uncertainty_map(
-    rgb_1: Float[Tensor, "*batch H W C"], rgb_2: Float[Tensor, "*batch H W C"], detach: bool = False
+    rgb_1: Float[Tensor, "*batch H W C"], rgb_2: Float[Tensor, "*batch H W C"], detach: bool = True
 ) -> Float[Tensor, "*batch H W C"]:
     """Per-pixel, per-channel disagreement of the two Gaussian sets, ``U = |I1 - I2|`` (eq. 5).
 
     Args:
         rgb_1: render of the first Gaussian set.
         rgb_2: render of the second set from the same camera and background.
-        detach: cut the gradient through ``U``. The paper's regulariser ``+ lambda * U`` only keeps the two sets
-            from drifting apart when gradients flow through ``U``, so the default keeps them; detaching is an
-            ablation.
+        detach: cut the gradient through ``U`` (default). ``U`` is an *estimate* of label inconsistency drawn from
+            the two sets' independent randomness (paper, section 3.2); letting gradients through it couples the
+            sets instead. With gradients, ``d/dU [(r1 + r2) exp(-lam U) + 2 lam U] = lam (2 - (r1 + r2)
+            exp(-lam U)) > 0`` for residuals in [0, 1], so every pixel pulls the renders together with a force up
+            to ``2 lam`` times the data term's; the cheapest agreement is two transparent sets that both show the
+            background, which is why such runs end pale and low in opacity. ``detach=False`` is an ablation.
 
     Returns:
         ``U`` with the shape of the inputs, in [0, 1] for inputs in [0, 1].
@@ -46,8 +49,9 @@ def uncertainty_weighted_l1(
 ) -> Float[Tensor, ""]:
     """Laplace negative log-likelihood with log-scale ``lam * U``, averaged over pixels and channels (eq. 6).
 
-    ``L1u = |gt - pred| / exp(lam * U) + lam * U``: where the twins disagree the residual counts less, and the
-    second term keeps ``U`` (hence the disagreement) from growing without bound. With ``U = 0`` it is plain L1.
+    ``L1u = |gt - pred| / exp(lam * U) + lam * U``: where the twins disagree the residual counts less. The second
+    term is the Laplace normaliser: with ``U`` detached it changes the loss value, not its gradient, so no pixel
+    is pushed harder than plain L1 would push it. With ``U = 0`` it is plain L1.
 
     Args:
         pred: rendered image.
@@ -91,7 +95,7 @@ def rigi_loss_terms(
     ssim_lambda: float = 0.2,
     lpips_lambda: float = 0.5,
     lpips_fn: Optional[LpipsFn] = None,
-    detach_uncertainty: bool = False,
+    detach_uncertainty: bool = True,
 ) -> Dict[str, Tensor]:
     """The weighted terms of the total loss (eq. 8); their sum is what is minimised.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Dict, List, Literal, Type
+from typing import Dict, List, Literal, Optional, Type
 
 import torch
 from nerfstudio.cameras.cameras import Cameras
@@ -34,9 +34,11 @@ class RigiSplatModelConfig(CpuSafeSplatfactoModelConfig):
     L1/D-SSIM/LPIPS and the same schedule."""
     uncertainty_lambda: float = 5.0
     """lambda of eq. 6: amplification of U = |I1 - I2| in the Laplace log-scale (paper: 5)."""
-    detach_uncertainty: bool = False
-    """Stop gradients through U (ablation). By default they flow, which is what makes the + lambda U term pull the
-    two sets together."""
+    detach_uncertainty: bool = True
+    """Stop gradients through U (default): U is the estimate of label inconsistency that weights each pixel (paper,
+    section 3.2), not a quantity to optimise. False (ablation) lets the + lambda U term pull the two renders
+    together with up to 2 lambda times the data term's force; two transparent sets agree best, so such runs end
+    pale (see rigi_ns.losses.uncertainty_map)."""
     ssim_lambda: float = 0.2
     """lambda_s of eq. 8 (paper: 0.2)."""
     lpips_lambda: float = 0.5
@@ -62,17 +64,24 @@ class RigiSplatModelConfig(CpuSafeSplatfactoModelConfig):
     cull_alpha_thresh: float = 0.005
     """Prune opacity (3DGS: 0.005)."""
     cull_scale_thresh: float = 0.1
-    """Prune Gaussians larger than this world size (3DGS: 0.1 x scene extent, extent ~1 here)."""
+    """Prune Gaussians larger than this x scene_extent in world size (3DGS: 0.1 x cameras_extent)."""
     densify_size_thresh: float = 0.01
-    """Duplicate below / split above this world size (3DGS percent_dense 0.01 x extent)."""
+    """Duplicate below / split above this x scene_extent (3DGS: percent_dense 0.01)."""
+    # Schedule: the paper "follows the original setup of 3DGS" with the iterations "reduced to 5000". In 3DGS's
+    # train.py the iteration count is a parameter of its own; densification, opacity resets and the position
+    # learning-rate decay keep their absolute step counts. So these are 3DGS's values, not rescaled to 5,000:
+    # densification runs from 500 every 100 steps to the end (3DGS stops at 15,000), one opacity reset at 3,000,
+    # and the position learning rate decays over 30,000 steps (rigi_ns.config), i.e. to 0.46 x by step 5,000.
     warmup_length: int = 500
-    """No densification before this step (3DGS: 500, kept in absolute steps)."""
+    """No densification before this step (3DGS densify_from_iter 500)."""
     refine_every: int = 100
-    """Densify/prune every this many steps (3DGS: 100)."""
-    stop_split_at: int = 2500
-    """Stop densifying (3DGS: 15,000 of 30,000 = 50 %, scaled to 5,000 iterations)."""
-    reset_alpha_every: int = 10
-    """Opacity reset every this many refinements = 1,000 steps (3DGS: 3,000 of 30,000, scaled to 5,000)."""
+    """Densify/prune every this many steps (3DGS densification_interval 100)."""
+    stop_split_at: int = 15000
+    """Stop densifying at this step (3DGS densify_until_iter 15,000: past the 5,000-step run)."""
+    reset_alpha_every: int = 30
+    """Opacity reset every this many refinements = 3,000 steps (3DGS opacity_reset_interval 3,000)."""
+    pause_refine_after_reset: Optional[int] = 0
+    """No pause in densification after an opacity reset (3DGS has none)."""
     stop_screen_size_at: int = 0
     """Screen-size pruning is off, as in 3DGS for object scenes."""
 
@@ -97,7 +106,7 @@ class RigiSplatModel(CpuSafeSplatfactoModel):
             generator = torch.Generator().manual_seed(self.config.twin_seed)
             self.gauss_params_2 = nn.ParameterDict(self.make_gaussian_params(generator))
             self.strategy_2 = self.make_strategy()
-            self.strategy_state_2 = self.strategy_2.initialize_state(scene_scale=1.0)
+            self.strategy_state_2 = self.strategy_2.initialize_state(scene_scale=self.config.scene_extent)
         # Render the twin outside training too (rgb_2, uncertainty); a turntable of set 1 turns it off.
         self.render_twin = True
 

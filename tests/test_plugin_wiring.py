@@ -55,7 +55,7 @@ def test_paper_preset_defaults():
     config = _specs()["rigi-splat"].config
     assert config.max_num_iterations == 5000 and model.sh_degree == 0
     assert (model.uncertainty_lambda, model.ssim_lambda, model.lpips_lambda) == (5.0, 0.2, 0.5)
-    assert model.dual_model and not model.detach_uncertainty and model.background_color == "random"
+    assert model.dual_model and model.detach_uncertainty and model.background_color == "random"
     dm = config.pipeline.datamanager
     assert dm.resolution_scales == (0.25, 0.5, 1.0) and dm.resolution_fractions == (0.2, 0.5)
     assert dm.orbit_fractions == (0.0, 0.5, 0.8)

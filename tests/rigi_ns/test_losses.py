@@ -22,8 +22,33 @@ def test_uncertainty_is_abs_difference_and_zero_for_identical_twins():
 def test_uncertainty_detach_flag_controls_gradient():
     a, b, _ = _images()
     a.requires_grad_(True)
-    assert uncertainty_map(a, b).requires_grad
-    assert not uncertainty_map(a, b, detach=True).requires_grad
+    assert not uncertainty_map(a, b).requires_grad  # an estimate by default
+    assert uncertainty_map(a, b, detach=False).requires_grad
+
+
+def test_default_twin_loss_weights_each_pixel_by_exp_minus_lambda_u_and_never_above_l1():
+    """The paper's mechanism: uncertain pixels get less supervision, none gets more than plain L1 gives."""
+    gt, rgb_1, rgb_2 = _images(dtype=torch.float64)
+    rgb_1.requires_grad_(True)
+    rgb_2.requires_grad_(True)
+    sum(rigi_loss_terms(gt, rgb_1, rgb_2, ssim_lambda=0.0, lpips_lambda=0.0).values()).backward()
+    n = rgb_1.numel()
+    weight = torch.exp(-5.0 * (rgb_1 - rgb_2).abs().detach())
+    torch.testing.assert_close(rgb_1.grad, -torch.sign(gt - rgb_1.detach()) * weight / n)
+    torch.testing.assert_close(rgb_2.grad, -torch.sign(gt - rgb_2.detach()) * weight / n)
+    assert rgb_1.grad.abs().max() <= 1.0 / n + 1e-15
+
+
+def test_gradient_through_u_pulls_renders_together_by_up_to_two_lambda():
+    """Why the ablation turns pale: with U differentiable, the consensus force dominates the data term."""
+    gt = torch.full((1, 1, 1), 0.5, dtype=torch.float64)
+    rgb_1 = torch.full((1, 1, 1), 0.6, dtype=torch.float64, requires_grad=True)
+    rgb_2 = torch.full((1, 1, 1), 0.4, dtype=torch.float64)
+    u = uncertainty_map(rgb_1, rgb_2, detach=False)
+    (uncertainty_weighted_l1(rgb_1, gt, u, 5.0) + uncertainty_weighted_l1(rgb_2, gt, u, 5.0)).backward()
+    # d/dI1 of (r1 + r2) exp(-5U) + 10U with U = I1 - I2 = 0.2, r1 = r2 = 0.1 (I1 > gt)
+    expected = math.exp(-1.0) - 5.0 * 0.2 * math.exp(-1.0) + 10.0
+    assert rgb_1.grad.item() == pytest.approx(expected, rel=1e-9)
 
 
 def test_zero_uncertainty_reduces_to_plain_l1():
@@ -70,7 +95,7 @@ def test_gradcheck_uncertainty_l1_and_total_loss():
     rgb_2 = (pred.detach() + 0.05 + 0.1 * torch.rand(4, 5, 3, generator=g, dtype=torch.float64)).requires_grad_(True)
 
     def total(p1, p2):
-        terms = rigi_loss_terms(gt, p1, p2, ssim_lambda=0.0, lpips_lambda=0.0)
+        terms = rigi_loss_terms(gt, p1, p2, ssim_lambda=0.0, lpips_lambda=0.0, detach_uncertainty=False)
         return sum(terms.values())
 
     assert torch.autograd.gradcheck(total, (pred, rgb_2))

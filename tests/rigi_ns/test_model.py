@@ -164,3 +164,20 @@ def test_missing_lpips_weights_stop_setup_with_the_fix(tmp_path, monkeypatch):
     outputs = model.get_outputs(_camera())
     metrics, images = model.get_image_metrics_and_images(outputs, _batch())
     assert set(metrics) == {"psnr", "ssim"} and images["img"].shape == (SIDE, 2 * SIDE, 3)
+
+
+def _set1_densification_statistic(dual_model: bool, **overrides) -> float:
+    model = _model(dual_model=dual_model, lpips_lambda=0.0, warmup_length=1000, **overrides)
+    optimizers = Optimizers(rigi_optimizers(100), model.get_param_groups())
+    _train_step(model, optimizers, 1, _batch(3))
+    model.step_post_backward(1)
+    state = model.strategy_state
+    return float(state["grad2d"].sum() / state["count"].clamp_min(1).sum())
+
+
+def test_dual_model_does_not_inflate_set_1_densification_statistic():
+    """Uncertainty weighting scales residual gradients by exp(-lambda U) <= 1, so set 1 accumulates no more
+    screen-space gradient than the same set trained alone; a gradient through U inflated it several-fold."""
+    single = _set1_densification_statistic(False)
+    assert _set1_densification_statistic(True) <= single
+    assert _set1_densification_statistic(True, detach_uncertainty=False) > 2 * single

@@ -269,13 +269,14 @@ def _optional(entry: dict, key: str, kind):
     return kind(entry[key]) if key in entry else None
 
 
-def read_dataset(data_dir: Path, validate: bool = True, check_pixels: bool = False) -> GeneratedDataset:
+def read_dataset(data_dir: Path, validate: bool = True, check_pixels: bool | None = False) -> GeneratedDataset:
     """Parse a dataset directory (images are not loaded).
 
     Args:
         data_dir: directory holding ``transforms.json``.
         validate: run ``validate_dataset`` first and raise on any problem.
-        check_pixels: with ``validate``, also decode every image.
+        check_pixels: with ``validate``, also decode every image (None: unless they passed a full check since they
+            last changed, see ``validate_dataset``).
 
     Raises:
         DatasetError: listing every problem with its file and field.

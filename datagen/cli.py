@@ -2,6 +2,7 @@
 
 datagen synthetic --out DIR [--dynamic]          procedural object with ground truth (no GPU, no weights)
 datagen convert frames|video|grid|matrix ...     generator output -> dataset
+datagen convert blender --input DIR ...          Blender / NeRF-synthetic layout -> dataset
 datagen validate DIR                             check a dataset, naming the file and field of every problem
 datagen image-to-3d / video-to-4d                diffusion generators (not in this release)
 """
@@ -15,9 +16,10 @@ from typing import Annotated, Union
 
 import tyro
 
-from datagen.convert import ConvertFrames, ConvertGrid, ConvertMatrix, ConvertVideo
+from datagen.convert import ConvertBlender, ConvertFrames, ConvertGrid, ConvertMatrix, ConvertVideo
 from datagen.dataset import DatasetError
 from datagen.images import ConvertError
+from datagen.options import check_options
 from datagen.synthetic.command import Synthetic
 from datagen.validate import summarize_dataset, validate_dataset
 
@@ -54,6 +56,7 @@ class Convert:
         Annotated[ConvertVideo, tyro.conf.subcommand("video")],
         Annotated[ConvertGrid, tyro.conf.subcommand("grid")],
         Annotated[ConvertMatrix, tyro.conf.subcommand("matrix")],
+        Annotated[ConvertBlender, tyro.conf.subcommand("blender")],
     ]
     """What the input is."""
 
@@ -110,6 +113,7 @@ def main(args: list[str] | None = None) -> int:
     """Parse ``args`` (default: sys.argv) and run the command; returns the exit status."""
     command = tyro.cli(Commands, args=args, prog="datagen", config=(tyro.conf.OmitSubcommandPrefixes,))
     try:
+        check_options(command)
         result = command.main()
     except (ConvertError, DatasetError, FileExistsError, ValueError) as error:  # messages name file and fix
         print(f"datagen: error: {error}", file=sys.stderr)

@@ -22,7 +22,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Type
+from typing import Optional, Type
 
 import numpy as np
 import torch
@@ -33,7 +33,7 @@ from nerfstudio.utils.rich_utils import CONSOLE
 
 from datagen.dataset import DatasetError, FrameRecord, GeneratedDataset, read_dataset
 from datagen.scene import scene_extent
-from datagen.user_errors import show_without_traceback
+from datagen.user_errors import UserError, show_without_traceback
 from datagen.validate import TRANSFORMS_NAME
 
 
@@ -44,6 +44,9 @@ class GeneratedDataParserConfig(DataParserConfig):
     _target: Type = field(default_factory=lambda: GeneratedDataParser)
     data: Path = Path()
     """Dataset directory holding transforms.json (or the transforms.json file itself)."""
+    time: Optional[float] = None
+    """Read only the frames at this time of a 4D dataset, as a 3D dataset (e.g. to train rigi-splat on one time
+    slice); None: all frames."""
     check_pixels: bool = False
     """Decode every image while validating, always; off: only when the images changed since they last passed a full
     check (``datagen validate`` or an earlier run)."""
@@ -89,7 +92,7 @@ class GeneratedDataParser(DataParser):
         super().__init__(config=config)
         show_without_traceback(DatasetError)
         # Instance attribute: the datamanager reads it before any split is parsed.
-        self.includes_time = _frames_have_time(_dataset_dir(config.data))
+        self.includes_time = config.time is None and _frames_have_time(_dataset_dir(config.data))
         self._dataset: GeneratedDataset | None = None
 
     def dataset(self) -> GeneratedDataset:
@@ -102,17 +105,31 @@ class GeneratedDataParser(DataParser):
     def _split_frames(self, split: str) -> list[FrameRecord]:
         dataset = self.dataset()
         if split == "train":
-            return dataset.split_frames("train")
+            return self._time_slice(dataset.split_frames("train"), "train")
         if split not in ("val", "test"):
             raise ValueError(f"split={split!r}: expected 'train', 'val' or 'test'")
-        frames = dataset.split_frames("test")
+        frames = self._time_slice(dataset.split_frames("test"), "test")
         if not frames:
             CONSOLE.print(
                 f"[yellow]{dataset.data_dir}: test_filenames is empty (no ground-truth views); "
                 f"evaluating on the training frames.[/yellow]"
             )
-            frames = dataset.split_frames("train")
+            frames = self._time_slice(dataset.split_frames("train"), "train")
         return frames
+
+    def _time_slice(self, frames: list[FrameRecord], split: str) -> list[FrameRecord]:
+        """The frames at ``config.time`` (all frames when it is None)."""
+        if self.config.time is None:
+            return frames
+        chosen = [f for f in frames if f.time is not None and math.isclose(f.time, self.config.time, abs_tol=1e-6)]
+        if not chosen and split == "train":
+            times = sorted({f.time for f in frames if f.time is not None})
+            shown = ", ".join(f"{t:g}" for t in times[:12]) + (" ..." if len(times) > 12 else "")
+            raise UserError(
+                f"generated-data --time {self.config.time:g}: no training frame of "
+                f"{self.dataset().data_dir} has that time; its times are: {shown or 'none (a 3D dataset)'}"
+            )
+        return chosen
 
     def _generate_dataparser_outputs(self, split: str = "train", **kwargs) -> DataparserOutputs:
         dataset = self.dataset()

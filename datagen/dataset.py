@@ -22,6 +22,7 @@ import numpy as np
 from jaxtyping import Float, UInt8
 
 from datagen.cameras import Intrinsics
+from datagen.user_errors import UserError
 from datagen.validate import (
     DISTORTION_KEYS,
     INTRINSIC_KEYS,
@@ -48,7 +49,7 @@ KNOWN_FRAME_KEYS = ("file_path", "transform_matrix", "azimuth_deg", "elevation_d
 SPLITS = ("train", "test")
 
 
-class DatasetError(ValueError):
+class DatasetError(UserError):
     """A dataset that breaks the contract; ``problems`` lists every problem with its file and field."""
 
     def __init__(self, data_dir: Path, problems: list[Problem]):

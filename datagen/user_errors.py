@@ -19,7 +19,12 @@ import traceback
 TRACEBACK_ENV = "DATAGEN_TRACEBACK"
 """Environment variable: set to 1 to print the traceback of a registered error too."""
 
-_short_classes: tuple[type[BaseException], ...] = ()
+
+class UserError(ValueError):
+    """Input the user must change (a dataset, an option, a file); the message names it and the fix."""
+
+
+_short_classes: tuple[type[BaseException], ...] = (UserError,)
 _previous_hook = sys.excepthook
 
 

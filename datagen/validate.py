@@ -66,7 +66,7 @@ def load_transforms_json(data_dir: Path) -> tuple[dict | None, list[Problem]]:
                     TRANSFORMS_NAME,
                     "",
                     f"missing in {data_dir}, which holds the Blender / NeRF-synthetic layout (transforms_train.json, "
-                    f"camera_angle_x); convert it: `datagen convert blender {data_dir} --output-dir DIR`, or train "
+                    f"camera_angle_x); convert it: `datagen convert blender --input {data_dir} --output-dir DIR`, or train "
                     f"nerfstudio's own methods on it with the `blender-data` dataparser",
                 )
             ]

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from nerfstudio.cameras.cameras import Cameras
 from nerfstudio.engine.callbacks import TrainingCallback, TrainingCallbackAttributes
 
+from datagen.user_errors import UserError
 from nsglue.datamanager import CpuSafeFullImageDatamanager, CpuSafeFullImageDatamanagerConfig
 
 
@@ -66,6 +67,17 @@ class RigiDatamanager(CpuSafeFullImageDatamanager):
     """Serves only frames of the orbits active at the step, with cameras and labels at the scheduled resolution."""
 
     config: RigiDatamanagerConfig
+
+    def __init__(self, config: RigiDatamanagerConfig, *args, **kwargs) -> None:
+        super().__init__(config, *args, **kwargs)
+        times = self.train_dataparser_outputs.cameras.times
+        num_times = 0 if times is None else len(torch.unique(times))
+        if num_times > 1:  # a static model would average the motion away without a word
+            raise UserError(
+                f"{config.data or config.dataparser.data}: the training frames show {num_times} different times (a "
+                "4D dataset); rigi-splat reconstructs a static object: train it with `ns-train efficient4d`, or "
+                "train one time slice with `generated-data --time T` after the method's options"
+            )
 
     def get_training_callbacks(
         self, training_callback_attributes: TrainingCallbackAttributes

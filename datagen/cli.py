@@ -17,7 +17,7 @@ from typing import Annotated, Union
 import tyro
 
 from datagen.convert import ConvertBlender, ConvertFrames, ConvertGrid, ConvertMatrix, ConvertVideo
-from datagen.dataset import DatasetError
+from datagen.dataset import DatasetError, dataset_notes
 from datagen.images import ConvertError
 from datagen.options import check_options
 from datagen.synthetic.command import Synthetic
@@ -37,6 +37,8 @@ class Validate:
 
     def main(self) -> int:
         problems = validate_dataset(self.data_dir, check_pixels=self.check_pixels, progress=True)
+        for note in dataset_notes(self.data_dir):
+            print(f"note: {note}", file=sys.stderr)
         if problems:
             for problem in problems:
                 inside = problem.file != str(self.data_dir)  # else the directory itself is the problem

@@ -31,7 +31,7 @@ from nerfstudio.data.dataparsers.base_dataparser import DataParser, DataParserCo
 from nerfstudio.data.scene_box import SceneBox
 from nerfstudio.utils.rich_utils import CONSOLE
 
-from datagen.dataset import DatasetError, FrameRecord, GeneratedDataset, read_dataset
+from datagen.dataset import DatasetError, FrameRecord, GeneratedDataset, nearest_camera_distance, read_dataset
 from datagen.scene import scene_extent
 from datagen.user_errors import UserError, show_without_traceback
 from datagen.validate import TRANSFORMS_NAME
@@ -153,8 +153,7 @@ class GeneratedDataParser(DataParser):
             camera_type=CameraType.PERSPECTIVE,
             times=times,
         )
-        nearest = float(np.linalg.norm(np.stack([f.c2w_gl[:3, 3] for f in dataset.frames]), axis=1).min())
-        extent, note = scene_extent(dataset.generator, nearest, self.includes_time)
+        extent, note = scene_extent(dataset.generator, nearest_camera_distance(dataset), self.includes_time)
         if note and split == "train":
             CONSOLE.print(f"[yellow]{dataset.data_dir / TRANSFORMS_NAME}: generator: {note}[/yellow]")
         return DataparserOutputs(

@@ -218,11 +218,16 @@ def test_validate_and_training_agree(tmp_path, capsys, case):
         assert np.abs(got - expected().astype(int)).max() <= tolerance
 
 
-def test_implausible_extent_is_reported(tmp_path, capsys):
+def test_implausible_extent_and_interrupted_overwrite_are_reported(tmp_path, capsys):
     data = make_dataset(tmp_path, generator={"object": {"radius": 1000}})
     GeneratedDataParserConfig(data=data).setup().get_dataparser_outputs("train")
     out = capsys.readouterr().out.replace("\n", " ")
     assert "object extent 1000 does not fit cameras at distance 4" in out and "using 1 instead" in out
+    (tmp_path / ".ds.old-x1" / "data").mkdir(parents=True)  # a kill between the overwrite's two renames
+    assert datagen_main(["validate", str(data)]) == 0
+    err = capsys.readouterr().err
+    assert "note: " in err and "object extent 1000 does not fit" in err
+    assert f"{tmp_path / '.ds.old-x1'} holds the previous dataset from an interrupted overwrite" in err
 
 
 def test_pixel_check_is_skipped_only_while_the_images_are_unchanged(tmp_path, monkeypatch):
@@ -342,3 +347,28 @@ def test_dataset_errors_reach_the_user_without_a_traceback(tmp_path):
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120, check=False
     )
     assert "Traceback" in result.stderr and "train_filenames: is empty" in result.stderr
+
+
+def _matrix_with_two_names_for_one_cell(folder: Path) -> None:
+    for name in ("0_0", "00_00", "0_1", "1_0", "1_1"):
+        Image.new("RGB", (SIZE, SIZE), (120, 60, 30)).save(folder / f"{name}.png")
+
+
+def _one_pixel_frames(folder: Path) -> None:
+    for i in range(21):
+        Image.new("RGB", (1, 1), (i, 0, 0)).save(folder / f"{i}.png")
+
+
+CONVERTER_INPUTS = {
+    "matrix-duplicate-cell": (_matrix_with_two_names_for_one_cell, "matrix", "are the same matrix cell (0, 0)"),
+    "frames-one-pixel": (_one_pixel_frames, "frames", "1 px is too small to train"),
+}
+
+
+@pytest.mark.parametrize(("make", "kind", "message"), CONVERTER_INPUTS.values(), ids=CONVERTER_INPUTS.keys())
+def test_converter_inputs_that_cannot_train_are_refused(tmp_path, capsys, make, kind, message):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    make(folder)
+    assert datagen_main(["convert", kind, "--input", str(folder), "--output-dir", str(tmp_path / "out")]) == 1
+    assert message in capsys.readouterr().err and not (tmp_path / "out").exists()

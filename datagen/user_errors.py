@@ -2,8 +2,8 @@
 
 nerfstudio's commands (``ns-train``, ``ns-eval``, ``ns-export``) let exceptions reach the interpreter, which prints
 a ~40-line traceback with the message as its last line. For the error classes registered here the interpreter's
-hook prints only the message, framed by a blank line, so it is the first and the last thing on the screen; set
-``DATAGEN_TRACEBACK=1`` to see the traceback as well. Everything else keeps Python's normal report.
+hook prints only the message (after a one-line note that the traceback is hidden), so it is the whole report; with
+``DATAGEN_TRACEBACK=1`` the message comes first, then the traceback, then the message again. Everything else keeps Python's normal report.
 
 Limit: the hook sees exceptions that end the main process. nerfstudio runs single-device training in that process;
 with several devices it spawns workers whose exceptions torch re-raises in the parent as its own error type, and
@@ -33,8 +33,11 @@ def _hook(kind: type[BaseException], error: BaseException, tb) -> None:
         _previous_hook(kind, error, tb)
         return
     if os.environ.get(TRACEBACK_ENV, "") not in ("", "0"):
+        print(f"\nerror: {error}\n", file=sys.stderr)  # first, then the traceback, then the message again
         traceback.print_exception(kind, error, tb, file=sys.stderr)
-    print(f"\nerror: {error}\n(set {TRACEBACK_ENV}=1 to see where it was raised)", file=sys.stderr)
+    else:
+        print(f"\n(the traceback is hidden; {TRACEBACK_ENV}=1 shows it)", file=sys.stderr)
+    print(f"\nerror: {error}", file=sys.stderr)
 
 
 def show_without_traceback(*classes: type[BaseException]) -> None:

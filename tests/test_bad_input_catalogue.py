@@ -340,13 +340,29 @@ def test_dataset_errors_reach_the_user_without_a_traceback(tmp_path):
     )
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert lines[0].startswith(f"error: invalid dataset {data}") and "train_filenames: is empty" in result.stderr
-    assert "DATAGEN_TRACEBACK=1" in lines[-1]
+    assert "DATAGEN_TRACEBACK=1" in lines[0] and lines[1].startswith(f"error: invalid dataset {data}")
+    assert lines[-1].endswith("train_filenames: is empty: list the file paths of the training frames")
     env["DATAGEN_TRACEBACK"] = "1"
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120, check=False
     )
-    assert "Traceback" in result.stderr and "train_filenames: is empty" in result.stderr
+    first, traceback_start = result.stderr.index("error: invalid dataset"), result.stderr.index("Traceback")
+    assert first < traceback_start < result.stderr.rindex("\nerror: invalid dataset")
+    assert result.stderr.rstrip().endswith("train_filenames: is empty: list the file paths of the training frames")
+
+
+@pytest.mark.slow
+def test_ns_train_shows_the_dataset_problem_last_and_no_traceback(tmp_path):
+    data = make_dataset(tmp_path)
+    edit(lambda m: m.update(train_filenames=[]))(data)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "OMP_NUM_THREADS": "1"}
+    env.pop("DATAGEN_TRACEBACK", None)
+    ns_train = Path(sys.executable).with_name("ns-train")
+    command = [str(ns_train), "rigi-splat-cpu", "--data", str(data), "--output-dir", str(tmp_path / "runs")]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    tail = result.stderr.rstrip().splitlines()[-2:]
+    assert tail[0].startswith(f"error: invalid dataset {data}") and "train_filenames: is empty" in tail[1]
 
 
 def _matrix_with_two_names_for_one_cell(folder: Path) -> None:

@@ -12,8 +12,10 @@ import torch
 from jaxtyping import UInt8
 from nerfstudio.data.datamanagers.full_images_datamanager import FullImageDatamanager, FullImageDatamanagerConfig
 from nerfstudio.data.datasets.base_dataset import InputDataset
+from nerfstudio.engine.callbacks import TrainingCallback, TrainingCallbackAttributes
 
 from datagen.images import read_image
+from datagen.options import OptionError
 
 
 class DatasetImages(InputDataset):
@@ -54,6 +56,15 @@ class CpuSafeFullImageDatamanager(FullImageDatamanager[DatasetImages]):
     def dataset_type(self) -> Type[DatasetImages]:
         """Subclasses read images the same way (nerfstudio looks the type up from the generic base)."""
         return DatasetImages
+
+    def get_training_callbacks(
+        self, training_callback_attributes: TrainingCallbackAttributes
+    ) -> List[TrainingCallback]:
+        """No callbacks; refuses a training length nerfstudio's trainer cannot finish (it ends in ``KeyError``)."""
+        trainer = training_callback_attributes.trainer
+        if trainer is not None and trainer.config.max_num_iterations < 1:
+            raise OptionError(f"--max-num-iterations {trainer.config.max_num_iterations}: must be at least 1")
+        return []
 
     def _load_images(self, split, cache_images_device) -> List[Dict[str, torch.Tensor]]:
         if cache_images_device == "cpu" and not torch.cuda.is_available():

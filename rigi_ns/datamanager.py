@@ -83,9 +83,10 @@ class RigiDatamanager(CpuSafeFullImageDatamanager):
         self, training_callback_attributes: TrainingCallbackAttributes
     ) -> List[TrainingCallback]:
         """Learns the training length from the trainer when ``schedule_total_steps`` is not set."""
+        callbacks = super().get_training_callbacks(training_callback_attributes)
         if training_callback_attributes.trainer is not None:
             self.trainer_total_steps = training_callback_attributes.trainer.config.max_num_iterations
-        return []
+        return callbacks
 
     @property
     def total_steps(self) -> int:

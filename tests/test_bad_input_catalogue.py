@@ -388,3 +388,23 @@ def test_converter_inputs_that_cannot_train_are_refused(tmp_path, capsys, make, 
     make(folder)
     assert datagen_main(["convert", kind, "--input", str(folder), "--output-dir", str(tmp_path / "out")]) == 1
     assert message in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("method", ["rigi-splat", "efficient4d"])
+def test_zero_training_steps_name_the_option(tmp_path, method):
+    from types import SimpleNamespace
+
+    from nerfstudio.engine.callbacks import TrainingCallbackAttributes
+
+    from datagen.options import OptionError
+    from efficient4d_ns.datamanager import E4DDataManagerConfig
+    from rigi_ns.datamanager import RigiDatamanagerConfig
+
+    if method == "rigi-splat":
+        config = RigiDatamanagerConfig(dataparser=GeneratedDataParserConfig(), data=make_dataset(tmp_path))
+    else:
+        config = E4DDataManagerConfig(data=make_dataset(tmp_path, dynamic=True), compute_confidence=False)
+    datamanager = config.setup(device="cpu")
+    trainer = SimpleNamespace(config=SimpleNamespace(max_num_iterations=0))
+    with pytest.raises(OptionError, match="--max-num-iterations 0: must be at least 1"):
+        datamanager.get_training_callbacks(TrainingCallbackAttributes(None, None, None, trainer))

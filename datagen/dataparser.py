@@ -31,6 +31,12 @@ from nerfstudio.data.dataparsers.base_dataparser import DataParser, DataParserCo
 from nerfstudio.data.scene_box import SceneBox
 from nerfstudio.utils.rich_utils import CONSOLE
 
+from datagen.dataparser_snapshot import (
+    SNAPSHOT_NAME,
+    GeneratedDataparserOutputs,
+    outputs_from_snapshot,
+    snapshot_has_time,
+)
 from datagen.dataset import DatasetError, FrameRecord, GeneratedDataset, nearest_camera_distance, read_dataset
 from datagen.scene import scene_extent
 from datagen.user_errors import UserError, show_without_traceback
@@ -47,6 +53,9 @@ class GeneratedDataParserConfig(DataParserConfig):
     time: Optional[float] = None
     """Read only the frames at this time of a 4D dataset, as a 3D dataset (e.g. to train rigi-splat on one time
     slice); None: all frames."""
+    snapshot: Optional[Path] = None
+    """Read the cameras from a training run's dataset_cameras.json instead of the dataset (no images; what exports
+    need when the dataset has moved). None: read the dataset."""
     check_pixels: bool = False
     """Decode every image while validating, always; off: only when the images changed since they last passed a full
     check (``datagen validate`` or an earlier run)."""
@@ -92,12 +101,22 @@ class GeneratedDataParser(DataParser):
         super().__init__(config=config)
         show_without_traceback(DatasetError)
         # Instance attribute: the datamanager reads it before any split is parsed.
-        self.includes_time = config.time is None and _frames_have_time(_dataset_dir(config.data))
+        if config.snapshot is not None:
+            self.includes_time = snapshot_has_time(config.snapshot)
+        else:
+            self.includes_time = config.time is None and _frames_have_time(_dataset_dir(config.data))
         self._dataset: GeneratedDataset | None = None
 
     def dataset(self) -> GeneratedDataset:
         """The parsed (and validated) dataset, read once."""
         if self._dataset is None:
+            data_dir = _dataset_dir(self.config.data)
+            if not data_dir.exists():
+                raise UserError(
+                    f"dataset {data_dir} does not exist (moved or deleted?). Training reads it, and nerfstudio's "
+                    "ns-eval / ns-export / ns-viewer rebuild the datamanager from it: move it back, or set `data:` "
+                    f"in the run's config.yml to its new place. e4d-export works without it ({SNAPSHOT_NAME})."
+                )
             check_pixels = True if self.config.check_pixels else None  # None: decode unless already checked
             self._dataset = read_dataset(_dataset_dir(self.config.data), check_pixels=check_pixels)
         return self._dataset
@@ -132,6 +151,8 @@ class GeneratedDataParser(DataParser):
         return chosen
 
     def _generate_dataparser_outputs(self, split: str = "train", **kwargs) -> DataparserOutputs:
+        if self.config.snapshot is not None:  # the training split's cameras serve every split
+            return outputs_from_snapshot(self.config.snapshot)
         dataset = self.dataset()
         frames = self._split_frames(split)
         intrinsics = [dataset.frame_intrinsics(f) for f in frames]
@@ -156,7 +177,7 @@ class GeneratedDataParser(DataParser):
         extent, note = scene_extent(dataset.generator, nearest_camera_distance(dataset), self.includes_time)
         if note and split == "train":
             CONSOLE.print(f"[yellow]{dataset.data_dir / TRANSFORMS_NAME}: generator: {note}[/yellow]")
-        return DataparserOutputs(
+        return GeneratedDataparserOutputs(
             image_filenames=[dataset.data_dir / f.file_path for f in frames],
             cameras=cameras,
             alpha_color=None,

@@ -408,3 +408,24 @@ def test_zero_training_steps_name_the_option(tmp_path, method):
     trainer = SimpleNamespace(config=SimpleNamespace(max_num_iterations=0))
     with pytest.raises(OptionError, match="--max-num-iterations 0: must be at least 1"):
         datamanager.get_training_callbacks(TrainingCallbackAttributes(None, None, None, trainer))
+
+
+def test_run_keeps_a_camera_snapshot_that_replaces_a_moved_dataset(tmp_path):
+    from datagen.user_errors import UserError
+
+    data = make_dataset(tmp_path, dynamic=True)
+    outputs = GeneratedDataParserConfig(data=data).setup().get_dataparser_outputs("train")
+    run_dir = tmp_path / "run"
+    outputs.save_dataparser_transform(run_dir / "dataparser_transforms.json")  # what nerfstudio's trainer calls
+    data.rename(tmp_path / "moved")
+    with pytest.raises(UserError, match=f"dataset {data} does not exist .* set `data:` in the run's config.yml"):
+        GeneratedDataParserConfig(data=data).setup().get_dataparser_outputs("train")
+    parser = GeneratedDataParserConfig(data=data, snapshot=run_dir / "dataset_cameras.json").setup()
+    assert parser.includes_time
+    restored = parser.get_dataparser_outputs("train")
+    torch.testing.assert_close(restored.cameras.camera_to_worlds, outputs.cameras.camera_to_worlds)
+    torch.testing.assert_close(restored.cameras.times, outputs.cameras.times)
+    assert restored.cameras.width.dtype == torch.long and restored.cameras.fx[0, 0] == outputs.cameras.fx[0, 0]
+    torch.testing.assert_close(restored.scene_box.aabb, outputs.scene_box.aabb)
+    for key, column in outputs.metadata["frame_meta"].items():
+        torch.testing.assert_close(restored.metadata["frame_meta"][key], column, equal_nan=True)

@@ -2,6 +2,7 @@
 
 datagen synthetic --out DIR [--dynamic]          procedural object with ground truth (no GPU, no weights)
 datagen convert frames|video|grid|matrix ...     generator output -> dataset
+datagen convert blender --input DIR ...          Blender / NeRF-synthetic layout -> dataset
 datagen validate DIR                             check a dataset, naming the file and field of every problem
 datagen image-to-3d / video-to-4d                diffusion generators (not in this release)
 """
@@ -15,9 +16,10 @@ from typing import Annotated, Union
 
 import tyro
 
-from datagen.convert import ConvertFrames, ConvertGrid, ConvertMatrix, ConvertVideo
-from datagen.dataset import DatasetError
+from datagen.convert import ConvertBlender, ConvertFrames, ConvertGrid, ConvertMatrix, ConvertVideo
+from datagen.dataset import DatasetError, dataset_notes
 from datagen.images import ConvertError
+from datagen.options import check_options
 from datagen.synthetic.command import Synthetic
 from datagen.validate import summarize_dataset, validate_dataset
 
@@ -35,6 +37,8 @@ class Validate:
 
     def main(self) -> int:
         problems = validate_dataset(self.data_dir, check_pixels=self.check_pixels, progress=True)
+        for note in dataset_notes(self.data_dir):
+            print(f"note: {note}", file=sys.stderr)
         if problems:
             for problem in problems:
                 inside = problem.file != str(self.data_dir)  # else the directory itself is the problem
@@ -54,6 +58,7 @@ class Convert:
         Annotated[ConvertVideo, tyro.conf.subcommand("video")],
         Annotated[ConvertGrid, tyro.conf.subcommand("grid")],
         Annotated[ConvertMatrix, tyro.conf.subcommand("matrix")],
+        Annotated[ConvertBlender, tyro.conf.subcommand("blender")],
     ]
     """What the input is."""
 
@@ -110,6 +115,7 @@ def main(args: list[str] | None = None) -> int:
     """Parse ``args`` (default: sys.argv) and run the command; returns the exit status."""
     command = tyro.cli(Commands, args=args, prog="datagen", config=(tyro.conf.OmitSubcommandPrefixes,))
     try:
+        check_options(command)
         result = command.main()
     except (ConvertError, DatasetError, FileExistsError, ValueError) as error:  # messages name file and fix
         print(f"datagen: error: {error}", file=sys.stderr)

@@ -22,6 +22,8 @@ import numpy as np
 from jaxtyping import Float, UInt8
 
 from datagen.cameras import Intrinsics
+from datagen.scene import scene_extent
+from datagen.user_errors import UserError
 from datagen.validate import (
     DISTORTION_KEYS,
     INTRINSIC_KEYS,
@@ -37,6 +39,7 @@ __all__ = [
     "FrameRecord",
     "GeneratedDataset",
     "Problem",
+    "dataset_notes",
     "encode_png",
     "read_dataset",
     "summarize_dataset",
@@ -48,7 +51,7 @@ KNOWN_FRAME_KEYS = ("file_path", "transform_matrix", "azimuth_deg", "elevation_d
 SPLITS = ("train", "test")
 
 
-class DatasetError(ValueError):
+class DatasetError(UserError):
     """A dataset that breaks the contract; ``problems`` lists every problem with its file and field."""
 
     def __init__(self, data_dir: Path, problems: list[Problem]):
@@ -269,13 +272,14 @@ def _optional(entry: dict, key: str, kind):
     return kind(entry[key]) if key in entry else None
 
 
-def read_dataset(data_dir: Path, validate: bool = True, check_pixels: bool = False) -> GeneratedDataset:
+def read_dataset(data_dir: Path, validate: bool = True, check_pixels: bool | None = False) -> GeneratedDataset:
     """Parse a dataset directory (images are not loaded).
 
     Args:
         data_dir: directory holding ``transforms.json``.
         validate: run ``validate_dataset`` first and raise on any problem.
-        check_pixels: with ``validate``, also decode every image.
+        check_pixels: with ``validate``, also decode every image (None: unless they passed a full check since they
+            last changed, see ``validate_dataset``).
 
     Raises:
         DatasetError: listing every problem with its file and field.
@@ -314,3 +318,32 @@ def read_dataset(data_dir: Path, validate: bool = True, check_pixels: bool = Fal
         )
     generator = meta.get("generator", {})
     return GeneratedDataset(data_dir, frames, intrinsics, generator if isinstance(generator, dict) else {}, train, test)
+
+
+def nearest_camera_distance(dataset: GeneratedDataset) -> float:
+    """Smallest distance of any frame's camera centre from the origin (the object's centre)."""
+    return float(np.linalg.norm(np.stack([f.c2w_gl[:3, 3] for f in dataset.frames]), axis=1).min())
+
+
+def dataset_notes(data_dir: Path) -> list[str]:
+    """Things worth knowing about a dataset that do not stop training: leftovers of an interrupted write or
+    overwrite beside it, and a generator object extent set aside because it does not fit the cameras."""
+    data_dir = Path(data_dir)
+    notes = []
+    for leftover in sorted(data_dir.parent.glob(f".{data_dir.name}.old-*")):
+        notes.append(
+            f"{leftover} holds the previous dataset from an interrupted overwrite: delete it, or restore it with "
+            f"`mv {leftover / 'data'} {data_dir}` after moving the current one away"
+        )
+    for leftover in sorted(data_dir.parent.glob(f".{data_dir.name}.tmp-*")):
+        notes.append(f"{leftover} is an incomplete write that was interrupted: delete it")
+    try:
+        dataset = read_dataset(data_dir, validate=False)
+    except Exception:  # a malformed dataset: validation reports what is wrong
+        return notes
+    _, extent_note = scene_extent(
+        dataset.generator, nearest_camera_distance(dataset), any(f.time is not None for f in dataset.frames)
+    )
+    if extent_note:
+        notes.append(f"{data_dir / TRANSFORMS_NAME}: generator: {extent_note}")
+    return notes

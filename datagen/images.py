@@ -38,13 +38,13 @@ def list_images(folder: Path) -> list[Path]:
 
 
 def to_rgb_or_rgba(array: np.ndarray, source: str) -> UInt8[np.ndarray, "H W C"]:
-    """Normalise a decoded image to uint8 RGB or RGBA (gray -> RGB, gray+alpha -> RGBA)."""
+    """Normalise a decoded image to uint8 RGB or RGBA (gray -> RGB, gray+alpha -> RGBA; 16-bit scaled by 1/257)."""
     array = np.asarray(array)
     if array.dtype != np.uint8:
         if array.dtype.kind == "f":
             array = np.clip(np.round(array * 255.0), 0, 255)
-        elif array.dtype == np.uint16:
-            array = array // 257
+        elif array.dtype.kind in "ui" and array.dtype.itemsize == 2:
+            array = np.round(array.astype(np.float32) / 257.0)  # 16-bit: scale, never wrap mod 256
         array = array.astype(np.uint8)
     if array.ndim == 2:
         array = array[..., None]
@@ -58,18 +58,51 @@ def to_rgb_or_rgba(array: np.ndarray, source: str) -> UInt8[np.ndarray, "H W C"]
     raise ConvertError(f"{source}: unsupported image shape {array.shape}; expected gray, RGB or RGBA")
 
 
+STOCK_READABLE_MODES = ("RGB", "RGBA", "L")
+"""Pillow modes that nerfstudio's own image loader reads correctly (it takes any other mode's raw bytes as uint8)."""
+_CONVERTED_MODES = {"1": "L", "La": "LA", "RGBa": "RGBA", "RGBX": "RGB", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB"}
+"""Modes decoded by Pillow's own conversion (premultiplied alpha un-multiplied, CMYK/YCbCr/Lab to RGB)."""
+
+
+def mode_is_decodable(mode: str) -> bool:
+    """Whether :func:`pixels_of` has a reading for a Pillow mode (32-bit integer images still need in-range values)."""
+    return mode in ("L", "LA", "RGB", "RGBA", "P", "PA", "I") or mode in _CONVERTED_MODES or mode.startswith("I;16")
+
+
+def pixels_of(image: Image.Image, source: str) -> UInt8[np.ndarray, "H W C"]:
+    """The pixels of an opened Pillow image as uint8 RGB/RGBA, whatever its mode.
+
+    Palette images go through their palette (with its transparency as alpha), 16-bit grey is scaled (not wrapped
+    mod 256), CMYK / YCbCr / Lab are converted to RGB. 32-bit integer images are taken as 16-bit (how Pillow opens
+    some 16-bit PNGs) and rejected when their values exceed that range; floating-point images are rejected.
+
+    Raises:
+        ConvertError: a mode with no unambiguous 8-bit reading; the message names ``source`` and the fix.
+    """
+    mode = image.mode
+    if mode in ("P", "PA"):
+        image = image.convert("RGBA" if mode == "PA" or "transparency" in image.info else "RGB")
+    elif mode in _CONVERTED_MODES:
+        image = image.convert(_CONVERTED_MODES[mode])
+    elif mode == "I":
+        array = np.asarray(image)
+        if array.size and (array.min() < 0 or array.max() > 65535):
+            raise ConvertError(f"{source}: 32-bit integer pixels outside 0..65535; save it as an 8-bit RGB(A) PNG")
+        return to_rgb_or_rgba(array.astype(np.uint16), source)
+    elif not mode_is_decodable(mode):
+        raise ConvertError(f"{source}: pixel mode {mode!r} has no unambiguous 8-bit reading; save it as RGB(A) PNG")
+    return to_rgb_or_rgba(np.asarray(image), source)
+
+
 def read_image(path: Path) -> UInt8[np.ndarray, "H W C"]:
-    """Decode one image file to uint8 RGB/RGBA; a corrupt file raises naming it."""
+    """Decode one image file to uint8 RGB/RGBA (any mode, see :func:`pixels_of`); a corrupt file raises naming it."""
     try:
         with Image.open(path) as image:
-            if image.mode == "P":  # palette images: keep transparency when the palette has it
-                image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-            elif image.mode not in ("L", "LA", "RGB", "RGBA"):
-                image = image.convert("RGBA" if "A" in image.mode else "RGB")
-            array = np.asarray(image)
+            return pixels_of(image, str(path))
+    except ConvertError:
+        raise
     except Exception as error:  # PIL raises many types for corrupt files
         raise ConvertError(f"{path}: cannot read the image ({error}); re-export it or remove it") from error
-    return to_rgb_or_rgba(array, str(path))
 
 
 def read_video(path: Path) -> list[UInt8[np.ndarray, "H W C"]]:

@@ -15,7 +15,14 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from datagen.images import ConvertError, mode_is_decodable, pixels_of
+from datagen.pixel_stamp import fingerprint_files, stamp_is_current, write_stamp
+from datagen.scene import fov_problem, origin_in_image
+
 TRANSFORMS_NAME = "transforms.json"
+BLENDER_SPLIT_FILES = ("transforms_train.json", "transforms_val.json", "transforms_test.json")
+MIN_SIDE_PX = 4
+"""Smallest image side: training starts at 1/4 resolution, which must keep at least one pixel."""
 INTRINSIC_KEYS = ("fl_x", "fl_y", "cx", "cy", "w", "h")
 DISTORTION_KEYS = ("k1", "k2", "k3", "k4", "p1", "p2")
 CAMERA_MODELS = ("OPENCV", "PINHOLE")
@@ -53,6 +60,16 @@ def load_transforms_json(data_dir: Path) -> tuple[dict | None, list[Problem]]:
     if not Path(data_dir).is_dir():
         return None, [Problem(str(data_dir), "", "is not a directory; pass the dataset directory")]
     if not path.is_file():
+        if any((Path(data_dir) / name).is_file() for name in BLENDER_SPLIT_FILES):
+            return None, [
+                Problem(
+                    TRANSFORMS_NAME,
+                    "",
+                    f"missing in {data_dir}, which holds the Blender / NeRF-synthetic layout (transforms_train.json, "
+                    f"camera_angle_x); convert it: `datagen convert blender --input {data_dir} --output-dir DIR`, or train "
+                    f"nerfstudio's own methods on it with the `blender-data` dataparser",
+                )
+            ]
         return None, [Problem(TRANSFORMS_NAME, "", f"missing in {data_dir}; is this a dataset directory?")]
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
@@ -67,17 +84,32 @@ def load_transforms_json(data_dir: Path) -> tuple[dict | None, list[Problem]]:
     return meta, []
 
 
+def _intrinsic_problem(key: str, value) -> str | None:
+    """Why one intrinsic value is unusable (None if fine)."""
+    if not _is_number(value) or (key in ("fl_x", "fl_y", "w", "h") and value <= 0):
+        return f"must be a positive finite number, got {value!r}"
+    if key in ("w", "h") and not float(value).is_integer():
+        return f"must be a whole number of pixels, got {value!r}"
+    if key in ("w", "h") and value < MIN_SIDE_PX:
+        return f"{value!r} px is too small to train (training starts at 1/4 resolution); at least {MIN_SIDE_PX} px"
+    return None
+
+
 def _check_intrinsics(meta: dict, frames: list) -> list[Problem]:
     problems = []
     for key in INTRINSIC_KEYS:
         if key in meta:
-            value = meta[key]
-            bad = not _is_number(value) or (key in ("fl_x", "fl_y", "w", "h") and value <= 0)
-            if bad or (key in ("w", "h") and not float(value).is_integer()):
-                problems.append(Problem(TRANSFORMS_NAME, key, f"must be a positive finite number, got {value!r}"))
+            reason = _intrinsic_problem(key, meta[key])
+            if reason:
+                problems.append(Problem(TRANSFORMS_NAME, key, reason))
         elif not frames or not all(isinstance(f, dict) and key in f for f in frames):
+            hint = (
+                "; this looks like the Blender layout (camera_angle_x): `datagen convert blender` converts it"
+                if "camera_angle_x" in meta
+                else ""
+            )
             problems.append(
-                Problem(TRANSFORMS_NAME, key, "missing intrinsics: set it at the top level (or in every frame)")
+                Problem(TRANSFORMS_NAME, key, f"missing intrinsics: set it at the top level (or in every frame){hint}")
             )
     model = meta.get("camera_model", "OPENCV")
     if model not in CAMERA_MODELS:
@@ -114,14 +146,22 @@ def _check_transform(field: str, matrix) -> list[Problem]:
 
 
 def _check_image(data_dir: Path, file_path: str, check_pixels: bool) -> tuple[tuple[int, int] | None, list[Problem]]:
+    """Size of a frame's image, read the way training reads it: decoding every pixel when ``check_pixels``."""
     path = data_dir / file_path
     if not path.is_file():
-        return None, [Problem(file_path, "", "image missing (named by transforms.json frames[].file_path)")]
+        hint = ""
+        if not Path(file_path).suffix and path.with_name(path.name + ".png").is_file():
+            hint = " (file paths without an extension are the Blender layout: `datagen convert blender` converts it)"
+        return None, [Problem(file_path, "", f"image missing (named by transforms.json frames[].file_path){hint}")]
     try:
         with Image.open(path) as image:
             size = image.size
             if check_pixels:
-                image.load()
+                pixels_of(image, file_path)
+            elif not mode_is_decodable(image.mode):
+                raise ConvertError(f"pixel mode {image.mode!r} has no unambiguous 8-bit reading; save it as RGB(A) PNG")
+    except ConvertError as error:
+        return None, [Problem(file_path, "", str(error).removeprefix(f"{file_path}: "))]
     except Exception as error:  # PIL raises many types for corrupt files; all mean the same here
         return None, [Problem(file_path, "", f"image unreadable: {error}")]
     return size, []
@@ -151,20 +191,48 @@ def _check_frame(index: int, frame, seen: set[str]) -> list[Problem]:
     for key in ("azimuth_deg", "elevation_deg"):
         if key in frame and not _is_number(frame[key]):
             problems.append(Problem(TRANSFORMS_NAME, f"{field}.{key}", f"must be a number, got {frame[key]!r}"))
+    for key in INTRINSIC_KEYS:
+        reason = _intrinsic_problem(key, frame[key]) if key in frame else None
+        if reason:
+            problems.append(Problem(TRANSFORMS_NAME, f"{field}.{key}", reason))
     return problems
 
 
-def _check_grid(frames: list, train_paths: set[str] | None) -> list[Problem]:
-    """Every view must exist at every time among train frames that carry both ``time`` and ``view``."""
-    cells = set()
-    for frame in frames:
-        if not isinstance(frame, dict) or train_paths is not None and frame.get("file_path") not in train_paths:
+def _check_times(frames: list, train_paths: set[str] | None) -> list[Problem]:
+    """``time`` on every frame or none; among train frames with ``time`` and ``view``, each (time, view) cell exactly
+    once and every view at every time."""
+    dicts = [f for f in frames if isinstance(f, dict)]
+    timed = [i for i, f in enumerate(dicts) if "time" in f]
+    if timed and len(timed) < len(dicts):
+        untimed = next(i for i, f in enumerate(dicts) if "time" not in f)
+        return [
+            Problem(
+                TRANSFORMS_NAME,
+                f"frames[{untimed}].time",
+                f"missing, but {len(timed)} of {len(dicts)} frames have a time: give every frame a time in [0, 1] "
+                "(a 4D dataset) or remove 'time' from all of them (3D)",
+            )
+        ]
+    problems = []
+    cells: dict[tuple[float, int], str] = {}
+    for frame in dicts:
+        if train_paths is not None and frame.get("file_path") not in train_paths:
             continue
         if _is_number(frame.get("time")) and _is_int(frame.get("view")):
-            cells.add((float(frame["time"]), int(frame["view"])))
+            cell = (float(frame["time"]), int(frame["view"]))
+            if cell in cells:
+                problems.append(
+                    Problem(
+                        TRANSFORMS_NAME,
+                        "frames",
+                        f"{frame.get('file_path')} and {cells[cell]} are both view {cell[1]} at time {cell[0]:g}; "
+                        "keep one image per (time, view)",
+                    )
+                )
+            cells.setdefault(cell, str(frame.get("file_path")))
     times = sorted({t for t, _ in cells})
     views = sorted({v for _, v in cells})
-    return [
+    return problems + [
         Problem(TRANSFORMS_NAME, "frames", f"time/view grid has a hole: no train frame for view {v} at time {t:g}")
         for t in times
         for v in views
@@ -183,22 +251,64 @@ def _check_splits(meta: dict, paths: set[str]) -> list[Problem]:
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             problems.append(Problem(TRANSFORMS_NAME, key, "must be a list of file paths"))
             continue
+        if key == "train_filenames" and not names:
+            problems.append(Problem(TRANSFORMS_NAME, key, "is empty: list the file paths of the training frames"))
         for name in names:
             if name not in paths:
                 problems.append(Problem(TRANSFORMS_NAME, key, f"{name!r} is not the file_path of any frame"))
     return problems
 
 
-def validate_dataset(data_dir: Path, check_pixels: bool = True, progress: bool = False) -> list[Problem]:
-    """Every problem of a dataset directory (empty list = valid).
+def _check_scene(meta: dict, frames: list, train_paths: set[str] | None) -> list[Problem]:
+    """Renderable focal lengths, and the object (at the origin) inside at least one training image."""
+    resolved = []  # (index, frame, {key: value}) for frames whose pose and intrinsics are all usable
+    for index, frame in enumerate(frames):
+        if not isinstance(frame, dict):
+            continue
+        values = {k: frame.get(k, meta.get(k)) for k in INTRINSIC_KEYS}
+        if any(_intrinsic_problem(k, v) for k, v in values.items()) or _check_transform(
+            "", frame.get("transform_matrix")
+        ):
+            continue
+        resolved.append((index, frame, values))
+    problems = []
+    for key, size_key in (("fl_x", "w"), ("fl_y", "h")):
+        for index, frame, values in resolved:
+            reason = fov_problem(values[key], values[size_key], key)
+            if reason:
+                where = key if key not in frame else f"frames[{index}].{key}"
+                problems.append(Problem(TRANSFORMS_NAME, where, reason))
+                break  # one report per key: they are usually shared by every frame
+    train = [(f, v) for _, f, v in resolved if train_paths is None or f.get("file_path") in train_paths]
+    if problems or not train:
+        return problems
+    columns = {k: np.array([v[k] for _, v in train], dtype=np.float64) for k in INTRINSIC_KEYS}
+    c2w_gl = np.stack([np.asarray(f["transform_matrix"], dtype=np.float64) for f, _ in train])
+    if not origin_in_image(c2w_gl, *(columns[k] for k in INTRINSIC_KEYS)).any():
+        problems.append(
+            Problem(
+                TRANSFORMS_NAME,
+                "frames[].transform_matrix / cx, cy",
+                "the object (at the world origin) falls outside every training image: cameras must look at the "
+                "origin (OpenGL camera-to-world, looking down -z) with cx, cy near the image centre",
+            )
+        )
+    return problems
+
+
+def validate_dataset(data_dir: Path, check_pixels: bool | None = True, progress: bool = False) -> list[Problem]:
+    """Every problem of a dataset directory (empty list = valid); the one judge of a dataset, shared by
+    ``datagen validate`` and the `generated-data` dataparser.
 
     Args:
         data_dir: directory holding ``transforms.json``.
-        check_pixels: decode every image (finds truncated files); False only reads the headers.
+        check_pixels: decode every image the way training reads it (finds truncated files and unusable pixel
+            modes); False only reads the headers; None decodes unless the images passed a full check since they
+            last changed (a stamp file of sizes and modification times).
         progress: show a progress bar over the frames.
 
     Returns:
-        Problems in file order: JSON, intrinsics, frames (pose, keys, image, size), splits, time/view grid.
+        Problems in file order: JSON, intrinsics, frames (pose, keys, image, size), splits, times, scene.
     """
     data_dir = Path(data_dir)
     meta, problems = load_transforms_json(data_dir)
@@ -212,6 +322,9 @@ def validate_dataset(data_dir: Path, check_pixels: bool = True, progress: bool =
     if "generator" in meta and not isinstance(meta["generator"], dict):
         problems.append(Problem(TRANSFORMS_NAME, "generator", "must be a JSON object describing how data was made"))
 
+    paths = [f["file_path"] for f in frames if isinstance(f, dict) and isinstance(f.get("file_path"), str)]
+    fingerprint = fingerprint_files(data_dir, [TRANSFORMS_NAME, *paths]) if check_pixels is not False else ""
+    decode = check_pixels is True or (check_pixels is None and not stamp_is_current(data_dir, fingerprint))
     seen: set[str] = set()
     sizes: dict[str, tuple[int, int]] = {}
     for index, frame in enumerate(tqdm(frames, desc="validate", unit="frame", disable=not progress, leave=False)):
@@ -220,7 +333,7 @@ def validate_dataset(data_dir: Path, check_pixels: bool = True, progress: bool =
         if not isinstance(file_path, str) or not file_path or file_path in seen:
             continue
         seen.add(file_path)
-        size, image_problems = _check_image(data_dir, file_path, check_pixels)
+        size, image_problems = _check_image(data_dir, file_path, decode)
         problems += image_problems
         if size is None:
             continue
@@ -246,7 +359,10 @@ def validate_dataset(data_dir: Path, check_pixels: bool = True, progress: bool =
     problems += _check_splits(meta, seen)
     train = meta.get("train_filenames")
     train_paths = set(train) if isinstance(train, list) and all(isinstance(n, str) for n in train) else None
-    problems += _check_grid(frames, train_paths)
+    problems += _check_times(frames, train_paths)
+    problems += _check_scene(meta, frames, train_paths)
+    if decode and not problems:
+        write_stamp(data_dir, fingerprint or fingerprint_files(data_dir, [TRANSFORMS_NAME, *paths]))
     return problems
 
 

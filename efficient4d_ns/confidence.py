@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from datagen.images import read_image
 from datagen.interpolate import Interpolator
 from efficient4d_ns import losses
 from splatcore.atomic import atomic_directory, atomic_file
@@ -99,9 +100,7 @@ def _inverted_minmax(error: np.ndarray) -> np.ndarray:
 
 def load_rgb_white(path: Path) -> np.ndarray:
     """An image file as [H, W, 3] float32 in [0, 1]; RGBA is composited onto white (the generator's background)."""
-    image = imageio.imread(path).astype(np.float32) / 255.0
-    if image.ndim == 2:
-        image = np.repeat(image[..., None], 3, -1)
+    image = read_image(path).astype(np.float32) / 255.0  # the training reader: any pixel format, RGB(A) out
     if image.shape[-1] == 4:
         image = image[..., :3] * image[..., 3:] + (1.0 - image[..., 3:])
     return image[..., :3]

@@ -18,6 +18,7 @@ from nerfstudio.cameras.cameras import Cameras
 from nerfstudio.utils.rich_utils import CONSOLE
 
 from datagen.dataparser import GeneratedDataParserConfig
+from datagen.user_errors import UserError
 from nsglue.datamanager import CpuSafeFullImageDatamanager, CpuSafeFullImageDatamanagerConfig
 
 
@@ -52,9 +53,15 @@ class E4DDataManager(CpuSafeFullImageDatamanager):
     def __init__(self, config: E4DDataManagerConfig, *args, **kwargs) -> None:
         super().__init__(config, *args, **kwargs)
         if not self.includes_time:
-            raise ValueError(
+            raise UserError(
                 f"{config.data or config.dataparser.data}: the dataset's frames have no 'time'; efficient4d needs a "
                 "time × view dataset (datagen video-to-4d or datagen synthetic --dynamic)."
+            )
+        num_times = len(torch.unique(self.train_dataparser_outputs.cameras.times))
+        if num_times == 1:
+            CONSOLE.print(
+                "[yellow]efficient4d: every training frame has the same time, so there is no motion to learn; a "
+                "static object trains better with rigi-splat.[/yellow]"
             )
         self.conf_rgb: Optional[torch.Tensor] = None
         self.conf_ssim: Optional[torch.Tensor] = None

@@ -18,6 +18,7 @@ from nerfstudio.cameras.cameras import Cameras
 from nerfstudio.engine.callbacks import TrainingCallback, TrainingCallbackAttributes
 from nerfstudio.utils.rich_utils import CONSOLE
 
+from datagen.user_errors import UserError
 from nsglue.datamanager import CpuSafeFullImageDatamanager, CpuSafeFullImageDatamanagerConfig
 
 
@@ -76,11 +77,20 @@ class RigiDatamanager(CpuSafeFullImageDatamanager):
         # Length of training the schedule fractions refer to; None until the trainer is known (viewer-only use).
         self.total_steps: Optional[int] = config.schedule_total_steps
         super().__init__(config, *args, **kwargs)
+        times = self.train_dataparser_outputs.cameras.times
+        num_times = 0 if times is None else len(torch.unique(times))
+        if num_times > 1:  # a static model would average the motion away without a word
+            raise UserError(
+                f"{config.data or config.dataparser.data}: the training frames show {num_times} different times (a "
+                "4D dataset); rigi-splat reconstructs a static object: train it with `ns-train efficient4d`, or "
+                "train one time slice with `generated-data --time T` after the method's options"
+            )
 
     def get_training_callbacks(
         self, training_callback_attributes: TrainingCallbackAttributes
     ) -> List[TrainingCallback]:
         """Learns the training length from the trainer when ``schedule_total_steps`` is not set."""
+        callbacks = super().get_training_callbacks(training_callback_attributes)
         trainer = training_callback_attributes.trainer
         if trainer is not None:
             trainer_steps = trainer.config.max_num_iterations
@@ -91,7 +101,7 @@ class RigiDatamanager(CpuSafeFullImageDatamanager):
                     f"[yellow]RIGI schedule fractions refer to schedule_total_steps={self.config.schedule_total_steps}"
                     f", not the trainer's max_num_iterations={trainer_steps}."
                 )
-        return []
+        return callbacks
 
     def schedule_length(self) -> int:
         """:attr:`total_steps`, or an error naming the fix when neither the trainer nor the config gave it."""

@@ -34,6 +34,10 @@ class MissingWeightsError(FileNotFoundError):
     """A pretrained weight file is absent and cannot be downloaded; the message names the file and the fix."""
 
 
+class CorruptWeightsError(ValueError):
+    """A pretrained weight file is present but unreadable or holds other weights; the message names it and the fix."""
+
+
 def backbone_weights_path(net: LpipsNet = "alex") -> Path:
     """Where torchvision looks for the backbone checkpoint of ``net`` (honours ``$TORCH_HOME``)."""
     if net not in BACKBONE_FILES:
@@ -52,6 +56,7 @@ def load_lpips(net: LpipsNet = "alex") -> nn.Module:
 
     Raises:
         MissingWeightsError: the backbone checkpoint is not on disk (it would otherwise be downloaded).
+        CorruptWeightsError: the checkpoint is truncated, not a checkpoint, or not the ``net`` backbone's.
     """
     path = backbone_weights_path(net)
     if not path.is_file():
@@ -63,10 +68,35 @@ def load_lpips(net: LpipsNet = "alex") -> nn.Module:
         )
     import lpips
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # torchvision's deprecation note on `pretrained=`
-        module = lpips.LPIPS(net=net, verbose=False)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # torchvision's deprecation note on `pretrained=`
+            module = lpips.LPIPS(net=net, verbose=False)
+    except Exception as error:
+        reason = _checkpoint_problem(path) or (
+            "it is not the {net} backbone's checkpoint"
+            if isinstance(error, RuntimeError) and "state_dict" in str(error)
+            else None
+        )
+        if reason is None:
+            raise
+        raise CorruptWeightsError(
+            f"LPIPS backbone file '{path}' cannot be used: {reason.format(net=net)}. Fix: delete it and copy "
+            f"'{path.name}' again (from https://download.pytorch.org/models/{path.name}), or train without the "
+            "LPIPS loss: --pipeline.model.lpips-lambda 0"
+        ) from error
     return _frozen(module)
+
+
+def _checkpoint_problem(path: Path) -> str | None:
+    """Why a checkpoint file cannot be read (None if ``torch.load`` reads it); memory-mapped, so cheap."""
+    if path.stat().st_size == 0:
+        return "it is empty (0 bytes; an interrupted copy?)"
+    try:
+        torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as error:  # torch raises EOFError, UnpicklingError, RuntimeError... for damaged files
+        return f"it is not a readable PyTorch checkpoint ({type(error).__name__}: {str(error).splitlines()[0][:120]})"
+    return None
 
 
 def random_lpips_for_tests(net: LpipsNet = "alex") -> nn.Module:

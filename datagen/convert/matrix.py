@@ -29,11 +29,15 @@ def matrix_cells(files: list[Path]) -> tuple[str, dict[tuple[int, int], Path] | 
     pairs, strips, other = {}, {}, []
     for file in files:
         if match := PAIR_NAME.match(file.stem):
-            pairs[(int(match[1]), int(match[2]))] = file
+            cells, key = pairs, (int(match[1]), int(match[2]))
         elif match := STRIP_NAME.match(file.stem):
-            strips[int(match[1])] = file
+            cells, key = strips, int(match[1])
         else:
             other.append(file)
+            continue
+        if key in cells:  # e.g. 0_0.png and 00_00.png: neither may silently win
+            raise ConvertError(f"{file} and {cells[key]} are the same matrix cell {key}; keep one of them")
+        cells[key] = file
     if pairs and not strips and not other:
         return "pairs", pairs
     if strips and not pairs and not other:

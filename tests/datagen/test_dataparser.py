@@ -103,7 +103,8 @@ def test_empty_test_split_falls_back_to_train(tmp_path):
 
 
 def test_per_frame_intrinsics(tmp_path):
-    frames = [FrameRecord("images/a.png", np.eye(4), image(8)), FrameRecord("images/b.png", np.eye(4), image(8))]
+    pose = c2w_gl_from_spherical(0.0, 0.0, 2.0)  # looking at the object, as validation requires
+    frames = [FrameRecord("images/a.png", pose, image(8)), FrameRecord("images/b.png", pose, image(8))]
     frames[1].extra = {"fl_x": 20.0, "fl_y": 21.0}
     data = write_dataset(tmp_path / "ds", frames, intrinsics_from_fov(40, 8, 8), {})
     cameras = GeneratedDataParserConfig(data=data).setup().get_dataparser_outputs("train").cameras
@@ -140,3 +141,20 @@ def test_stock_nerfstudio_parser_loads_same_poses(static_dir):
         torch.testing.assert_close(b.cameras.fx, a.cameras.fx)
         assert b.dataparser_scale == 1.0
     assert math.isclose(float(stock.get_dataparser_outputs("train").cameras.cx[0]), 4.0)
+
+
+@pytest.mark.parametrize(
+    ("generator", "extent"),
+    [
+        ({"object": "cup"}, 1.0),  # free-form record: a string where others write a mapping is ignored
+        ({"object": {"radius": "big"}, "object_extent": [1, 2]}, 1.0),
+        ({"object": ["cup"], "object_extent": 0.6}, 0.6),
+        ({"object": {"radius": 0.7}}, 0.7),
+    ],
+)
+def test_free_form_generator_record_reads_only_typed_values(tmp_path, generator, extent):
+    frames = [FrameRecord(f"images/{i}.png", c2w_gl_from_spherical(90.0 * i, 0, 4.0), image()) for i in range(2)]
+    data = write_dataset(tmp_path / "ds", frames, intrinsics_from_fov(40, 8, 8), generator)
+    outputs = GeneratedDataParserConfig(data=data).setup().get_dataparser_outputs("train")
+    assert outputs.scene_box.aabb[1].tolist() == pytest.approx([extent] * 3)
+    assert outputs.metadata["generator"] == generator

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from splatcore.lpips import (
+    CorruptWeightsError,
     MissingWeightsError,
     backbone_weights_path,
     load_lpips,
@@ -22,6 +23,39 @@ def test_missing_backbone_raises_with_file_directory_and_fix(tmp_path, monkeypat
     assert "alexnet-owt-7be5be79.pth" in message
     assert str(expected.parent) in message
     assert "--pipeline.model.lpips-lambda 0" in message
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (lambda: b"", "it is empty"),
+        (lambda: bytes(range(256)) * 40, "it is not a readable PyTorch checkpoint"),
+        (
+            lambda: _checkpoint_bytes({"features.0.weight": torch.zeros(2)})[:300],
+            "it is not a readable PyTorch checkpoint",
+        ),
+        (lambda: _checkpoint_bytes({"features.0.weight": torch.zeros(2)}), "it is not the alex backbone's checkpoint"),
+    ],
+    ids=["zero-bytes", "random-bytes", "truncated", "other-weights"],
+)
+def test_corrupt_backbone_names_the_file_and_the_fix(tmp_path, monkeypatch, content, reason):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    path = backbone_weights_path("alex")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content())
+    with pytest.raises(CorruptWeightsError) as info:
+        load_lpips("alex")
+    message = str(info.value)
+    assert f"'{path}' cannot be used: {reason}" in message
+    assert "delete it and copy" in message and "--pipeline.model.lpips-lambda 0" in message
+
+
+def _checkpoint_bytes(state: dict) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
 
 
 def test_present_backbone_file_is_loaded_not_randomised(tmp_path, monkeypatch):

@@ -3,6 +3,7 @@
 datagen synthetic --out DIR [--dynamic]          procedural object with ground truth (no GPU, no weights)
 datagen convert frames|video|grid|matrix ...     generator output -> dataset
 datagen validate DIR                             check a dataset, naming the file and field of every problem
+datagen interpolate DIR --output-dir OUT         4D dataset -> 4K-3 timestamps (flow midpoints, twice)
 datagen image-to-3d / video-to-4d                diffusion generators (not in this release)
 """
 
@@ -18,6 +19,7 @@ import tyro
 from datagen.convert import ConvertFrames, ConvertGrid, ConvertMatrix, ConvertVideo
 from datagen.dataset import DatasetError
 from datagen.images import ConvertError
+from datagen.interpolate_dataset import Interpolate
 from datagen.synthetic.command import Synthetic
 from datagen.validate import summarize_dataset, validate_dataset
 
@@ -101,6 +103,7 @@ Commands = Union[
     Annotated[Synthetic, tyro.conf.subcommand("synthetic")],
     Annotated[Convert, tyro.conf.subcommand("convert")],
     Annotated[Validate, tyro.conf.subcommand("validate")],
+    Annotated[Interpolate, tyro.conf.subcommand("interpolate")],
     Annotated[ImageTo3D, tyro.conf.subcommand("image-to-3d")],
     Annotated[VideoTo4D, tyro.conf.subcommand("video-to-4d")],
 ]

@@ -10,16 +10,10 @@ import numpy as np
 from jaxtyping import UInt8
 from tqdm import tqdm
 
-from datagen.cameras import (
-    SV3D_FOV_DEG,
-    SV3D_RADIUS,
-    SYNCDREAMER_FOV_DEG,
-    SYNCDREAMER_RADIUS,
-    OrbitView,
-    c2w_gl_from_spherical,
-    intrinsics_from_fov,
-)
-from datagen.dataset import FrameRecord, summarize_dataset, write_dataset
+from datagen.assemble import write_matrix_dataset, write_orbit_dataset
+from datagen.cameras import SV3D_FOV_DEG, SV3D_RADIUS, SYNCDREAMER_FOV_DEG, SYNCDREAMER_RADIUS, OrbitView
+from datagen.dataset import summarize_dataset
+from datagen.generators.base import GeneratedFrames, GeneratedView
 from datagen.images import ConvertError, drop_alpha_on, key_background, resize
 
 Layout = Literal["sv3d", "syncdreamer"]
@@ -102,25 +96,23 @@ class ConvertBase:
         """
         fov_deg = self.fov_deg if self.fov_deg is not None else LAYOUT_FOV_DEG[layout]
         radius = self.radius if self.radius is not None else LAYOUT_RADIUS[layout]
-        frames = []
+        generated = []
         for index, (image, view, name) in enumerate(
             tqdm(list(zip(images, views, names, strict=True)), desc=f"convert {kind}", unit="frame")
         ):
-            frames.append(
-                FrameRecord(
-                    file_path=f"images/{name}",
-                    c2w_gl=c2w_gl_from_spherical(view.azimuth_deg, view.elevation_deg, radius),
+            generated.append(
+                GeneratedView(
                     image=self.prepare(image),
-                    split="train",
                     azimuth_deg=view.azimuth_deg,
                     elevation_deg=view.elevation_deg,
+                    radius=radius,
                     orbit=view.orbit,
                     time=None if times is None else times[index],
                     view=None if view_indices is None else view_indices[index],
+                    name=name,
                 )
             )
-        height, width = frames[0].image.shape[:2]
-        generator = {
+        record = {
             "name": "convert",
             "kind": kind,
             "source": str(self.input),
@@ -141,8 +133,8 @@ class ConvertBase:
             ),  # fmt: skip
             **(generator_extra or {}),
         }
-        out = write_dataset(
-            self.output_dir, frames, intrinsics_from_fov(fov_deg, width, height), generator, overwrite=self.overwrite
-        )
+        frames = GeneratedFrames(generated, fov_deg, record)
+        write = write_orbit_dataset if times is None else write_matrix_dataset
+        out = write(frames, self.output_dir, overwrite=self.overwrite)
         print(f"Wrote {out}: {summarize_dataset(out)}")
         return out

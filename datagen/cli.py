@@ -4,6 +4,7 @@ datagen synthetic --out DIR [--dynamic]          procedural object with ground t
 datagen convert frames|video|grid|matrix ...     generator output -> dataset
 datagen convert blender --input DIR ...          Blender / NeRF-synthetic layout -> dataset
 datagen validate DIR                             check a dataset, naming the file and field of every problem
+datagen interpolate DIR --output-dir OUT         4D dataset -> 4K-3 timestamps (flow midpoints, twice)
 datagen image-to-3d / video-to-4d                diffusion generators (not in this release)
 """
 
@@ -19,6 +20,7 @@ import tyro
 from datagen.convert import ConvertBlender, ConvertFrames, ConvertGrid, ConvertMatrix, ConvertVideo
 from datagen.dataset import DatasetError, dataset_notes
 from datagen.images import ConvertError
+from datagen.interpolate_dataset import Interpolate
 from datagen.options import check_options
 from datagen.synthetic.command import Synthetic
 from datagen.validate import summarize_dataset, validate_dataset
@@ -106,6 +108,7 @@ Commands = Union[
     Annotated[Synthetic, tyro.conf.subcommand("synthetic")],
     Annotated[Convert, tyro.conf.subcommand("convert")],
     Annotated[Validate, tyro.conf.subcommand("validate")],
+    Annotated[Interpolate, tyro.conf.subcommand("interpolate")],
     Annotated[ImageTo3D, tyro.conf.subcommand("image-to-3d")],
     Annotated[VideoTo4D, tyro.conf.subcommand("video-to-4d")],
 ]

@@ -26,12 +26,34 @@ class Interpolator(ABC):
     def cache_key(self) -> str:
         """A string that changes whenever the output could change (used to key cached results)."""
 
+    def midpoint_rgba(self, frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:
+        """Midpoint of two [H, W, 3|4] float32 frames in [0, 1] (straight alpha).
 
-def _check_pair(frame_a: np.ndarray, frame_b: np.ndarray) -> None:
-    if frame_a.shape != frame_b.shape or frame_a.ndim != 3 or frame_a.shape[2] != 3:
+        This default interpolates the colour and, for RGBA, the alpha as a grey image, each on its own; an
+        interpolator that can move all channels along one flow overrides it.
+        """
+        _check_pair(frame_a, frame_b, channels=(3, 4))
+        rgb = self.midpoint(frame_a[..., :3], frame_b[..., :3])
+        if frame_a.shape[2] == 3:
+            return rgb
+        alpha = self.midpoint(*(np.repeat(f[..., 3:], 3, axis=2) for f in (frame_a, frame_b)))
+        return np.concatenate([rgb, alpha[..., :1]], axis=2)
+
+
+def _check_pair(frame_a: np.ndarray, frame_b: np.ndarray, channels: tuple[int, ...] = (3,)) -> None:
+    if frame_a.shape != frame_b.shape or frame_a.ndim != 3 or frame_a.shape[2] not in channels:
+        shape = "|".join(str(c) for c in channels)
         raise ValueError(
-            f"interpolation needs two [H, W, 3] frames of equal size, got {frame_a.shape} and {frame_b.shape}"
+            f"interpolation needs two [H, W, {shape}] frames of equal size, got {frame_a.shape} and {frame_b.shape}"
         )
+
+
+def _on_white(frame: np.ndarray) -> np.ndarray:
+    """[H, W, 3] colour of an RGB or straight-alpha RGBA frame composited onto white (what flow is estimated on)."""
+    if frame.shape[2] == 3:
+        return frame
+    alpha = frame[..., 3:]
+    return frame[..., :3] * alpha + (1.0 - alpha)
 
 
 def _gray_u8(frame: np.ndarray) -> np.ndarray:
@@ -67,18 +89,19 @@ def interpolate_midpoint(
     """The frame halfway between `frame_a` and `frame_b` from DIS optical flow (see the module docstring).
 
     Args:
-        frame_a: [H, W, 3] float32 in [0, 1].
-        frame_b: [H, W, 3] float32 in [0, 1].
+        frame_a: [H, W, C] float32 in [0, 1], C = 3 (RGB) or 4 (RGBA, straight alpha: the flow is estimated on the
+            colour over white and moves all four channels).
+        frame_b: [H, W, C] float32 in [0, 1].
         preset: OpenCV DIS preset (ULTRAFAST, FAST, MEDIUM).
 
     Returns:
-        [H, W, 3] float32 in [0, 1].
+        [H, W, C] float32 in [0, 1].
     """
-    _check_pair(frame_a, frame_b)
+    _check_pair(frame_a, frame_b, channels=(3, 4))
     a = np.ascontiguousarray(frame_a, dtype=np.float32)
     b = np.ascontiguousarray(frame_b, dtype=np.float32)
-    flow_ab = dis_flow(a, b, preset)
-    flow_ba = dis_flow(b, a, preset)
+    flow_ab = dis_flow(_on_white(a), _on_white(b), preset)
+    flow_ba = dis_flow(_on_white(b), _on_white(a), preset)
     flow_mid_to_a = 0.25 * (flow_ba - flow_ab)
     flow_mid_to_b = 0.25 * (flow_ab - flow_ba)
     warped_a = _backward_warp(a, flow_mid_to_a)
@@ -97,6 +120,10 @@ class DisFlowInterpolator(Interpolator):
         self.preset = preset
 
     def midpoint(self, frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:
+        _check_pair(frame_a, frame_b)
+        return interpolate_midpoint(frame_a, frame_b, self.preset)
+
+    def midpoint_rgba(self, frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:
         return interpolate_midpoint(frame_a, frame_b, self.preset)
 
     def cache_key(self) -> str:

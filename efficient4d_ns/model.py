@@ -21,13 +21,7 @@ from torch import Tensor, nn
 from efficient4d_ns import gaussians4d as g4
 from efficient4d_ns.losses import confidence_weighted_loss, normalised_weights
 from efficient4d_ns.strategy import Temporal4DStrategy
-from nsglue.base_model import (
-    CpuSafeSplatfactoModel,
-    CpuSafeSplatfactoModelConfig,
-    RenderResult,
-    composite_render,
-    splat_colors,
-)
+from nsglue.base_model import CpuSafeSplatfactoModel, CpuSafeSplatfactoModelConfig, Splats
 from nsglue.gaussians import knn_mean_distance
 
 
@@ -181,62 +175,23 @@ class Efficient4DModel(CpuSafeSplatfactoModel):
             return float(self.config.export_time)
         return float(camera.times.reshape(-1)[0].item())
 
-    def render_slice(self, sliced: Dict[str, Tensor], w2c_cv, K, width, height, background) -> RenderResult:
-        """Rasterize sliced Gaussians with explicit covariances (sigmoid colours at SH degree 0)."""
-        from splatcore import rasterize
-
-        sh_degree = self.sh_degree_to_use()
-        colors = splat_colors(sliced["features_dc"], sliced["features_rest"], sh_degree)
-        with_depth = self.config.output_depth_during_training or not self.training
-        render, alpha, info = rasterize(
-            sliced["means"],
-            None,
-            None,
-            sliced["opacities"],
-            colors,
-            w2c_cv,
-            K,
-            width,
-            height,
-            sh_degree=sh_degree,
-            backgrounds=None,
-            render_mode="RGB+ED" if with_depth else "RGB",
-            covars=sliced["covars"],
-            packed=False,
-            absgrad=self.config.use_absgrad,
-            rasterize_mode=self.config.rasterize_mode,
-        )
-        return composite_render(render, alpha, background, with_depth, info)
-
-    def get_outputs(self, camera: Cameras) -> Dict[str, Tensor]:
-        """Render the slice at the camera's time: `rgb`, `depth`, `accumulation`, `background` (+ `confidence`)."""
-        if not isinstance(camera, Cameras):
-            raise ValueError(f"get_outputs expects a Cameras object, got {type(camera).__name__}")
-        if self.training and camera.shape[0] != 1:
-            raise ValueError(f"training renders one camera at a time, got {camera.shape[0]}")
-        t = self.camera_time(camera)
-        sliced, slice_ids = self.slice_at(t)
+    def splats_for_camera(self, camera: Cameras) -> Optional[Splats]:
+        """The slice at the camera's time (crop box applied in eval), with the parameter rows it comes from."""
+        sliced, slice_ids = self.slice_at(self.camera_time(camera))
         if self.crop_box is not None and not self.training:
             inside = self.crop_box.within(sliced["means"]).squeeze(-1)
             if not bool(inside.any()):
-                return self.get_empty_outputs(
-                    int(camera.width.item()), int(camera.height.item()), self.background_color
-                )
+                return None
             sliced = {k: v[inside] for k, v in sliced.items()}
             slice_ids = slice_ids[inside]
-        w2c_cv, K, width, height = self.camera_render_setup(camera)
-        self.last_size = (height, width)
-        background = self._get_background_color()
-        result = self.render_slice(sliced, w2c_cv, K, width, height, background)
-        result.info["slice_ids"] = slice_ids
-        if self.training:
-            self.strategy.step_pre_backward(
-                self.gauss_params, self.optimizers, self.strategy_state, self.step, result.info
-            )
-        self.info = result.info
-        outputs = self.outputs_from_render(result, background, camera)
+        return Splats(**sliced, ids=slice_ids)
+
+    def get_outputs(self, camera: Cameras) -> Dict[str, Tensor]:
+        """Render the slice at the camera's time: `rgb`, `depth`, `accumulation`, `background` (+ `confidence`)."""
+        outputs = super().get_outputs(camera)
         if not self.training and self.train_confidence is not None:
-            outputs["confidence"] = self.nearest_confidence(camera, t, height, width)
+            height, width = outputs["rgb"].shape[:2]
+            outputs["confidence"] = self.nearest_confidence(camera, self.camera_time(camera), height, width)
         return outputs
 
     def nearest_confidence(self, camera: Cameras, t: float, height: int, width: int) -> Tensor:

@@ -105,8 +105,46 @@ def camera_to_viewmat_K(
     return w2c_cv, K
 
 
+@dataclass
+class Splats:
+    """The 3D Gaussians to rasterize for one camera, activated: linear scales, opacities in [0, 1].
+
+    Either ``quats`` and ``scales`` or ``covars`` are set. Colours stay in the storage convention and are turned
+    into what the rasterizer takes by :func:`splat_colors` at render time (the SH degree depends on the step).
+    """
+
+    means: Float[Tensor, "N 3"]
+    opacities: Float[Tensor, "N"]
+    features_dc: Float[Tensor, "N 3"]
+    features_rest: Float[Tensor, "N K 3"]
+    quats: Optional[Float[Tensor, "N 4"]] = None
+    """wxyz, unnormalised."""
+    scales: Optional[Float[Tensor, "N 3"]] = None
+    """Linear standard deviations."""
+    covars: Optional[Float[Tensor, "N 3 3"]] = None
+    """Explicit world-space covariances (instead of quats and scales)."""
+    ids: Optional[Tensor] = None
+    """[N] rows of the parameter tensors these splats come from, when they are a subset (for the strategy)."""
+
+
+def splats_from_params(params: Mapping[str, Tensor]) -> Splats:
+    """:class:`Splats` of one Gaussian set stored in splatfacto's convention (log scales, logit opacities).
+
+    Args:
+        params: tensors keyed by :data:`nsglue.gaussians.GAUSSIAN_KEYS` (cropped or not).
+    """
+    return Splats(
+        means=params["means"],
+        opacities=torch.sigmoid(params["opacities"]).squeeze(-1),
+        features_dc=params["features_dc"],
+        features_rest=params["features_rest"],
+        quats=params["quats"],
+        scales=torch.exp(params["scales"]),
+    )
+
+
 def render_splats(
-    params: Mapping[str, Tensor],
+    splats: Splats,
     w2c_cv: Float[Tensor, "C 4 4"],
     K: Float[Tensor, "C 3 3"],
     width: int,
@@ -117,10 +155,10 @@ def render_splats(
     absgrad: bool = False,
     rasterize_mode: str = "classic",
 ) -> RenderResult:
-    """Render one Gaussian set stored in splatfacto's convention (log scales, logit opacities).
+    """Rasterize splats and composite them over the background.
 
     Args:
-        params: tensors keyed by :data:`nsglue.gaussians.GAUSSIAN_KEYS` (cropped or not).
+        splats: the Gaussians to draw (quats and scales, or covariances).
         w2c_cv: world-to-camera OpenCV view matrices.
         K: pinhole intrinsics at the render resolution.
         width: render width in pixels.
@@ -134,17 +172,18 @@ def render_splats(
     from splatcore import rasterize
 
     render, alpha, info = rasterize(
-        params["means"],
-        params["quats"],
-        torch.exp(params["scales"]),
-        torch.sigmoid(params["opacities"]).squeeze(-1),
-        splat_colors(params["features_dc"], params["features_rest"], sh_degree_to_use),
+        splats.means,
+        splats.quats,
+        splats.scales,
+        splats.opacities,
+        splat_colors(splats.features_dc, splats.features_rest, sh_degree_to_use),
         w2c_cv,
         K,
         width,
         height,
         sh_degree=sh_degree_to_use,
         render_mode="RGB+ED" if with_depth else "RGB",
+        covars=splats.covars,
         packed=False,
         absgrad=absgrad,
         rasterize_mode=rasterize_mode,
@@ -299,19 +338,29 @@ class CpuSafeSplatfactoModel(SplatfactoModel):
             return None
         return {k: v[keep] for k, v in params.items()}
 
+    def splats_for_camera(self, camera: Cameras) -> Optional[Splats]:
+        """The Gaussians to draw for ``camera`` (the crop box applied); None when nothing is left to draw.
+
+        Subclasses with another storage (e.g. 4D Gaussians sliced at the camera's time) override this one hook.
+        """
+        params = self.cropped(self.gauss_params)
+        return None if params is None else splats_from_params(params)
+
     def get_outputs(self, camera: Cameras) -> Dict[str, Tensor]:
         """Render the Gaussians for one camera: ``rgb``, ``depth`` (eval), ``accumulation``, ``background``."""
         if not isinstance(camera, Cameras):
             raise ValueError(f"get_outputs expects a Cameras object, got {type(camera).__name__}")
         if self.training and camera.shape[0] != 1:
             raise ValueError(f"training renders one camera at a time, got {camera.shape[0]}")
-        params = self.cropped(self.gauss_params)
-        if params is None:
+        splats = self.splats_for_camera(camera)
+        if splats is None:
             return self.get_empty_outputs(int(camera.width.item()), int(camera.height.item()), self.background_color)
         w2c_cv, K, width, height = self.camera_render_setup(camera)
         self.last_size = (height, width)
         background = self._get_background_color()
-        result = self.render_params(params, w2c_cv, K, width, height, background)
+        result = self.render(splats, w2c_cv, K, width, height, background)
+        if splats.ids is not None:
+            result.info["slice_ids"] = splats.ids
         if self.training and torch.is_grad_enabled():  # densification statistics need the backward pass
             self.strategy.step_pre_backward(
                 self.gauss_params, self.optimizers, self.strategy_state, self.step, result.info
@@ -319,10 +368,10 @@ class CpuSafeSplatfactoModel(SplatfactoModel):
         self.info = result.info
         return self.outputs_from_render(result, background, camera)
 
-    def render_params(self, params, w2c_cv, K, width, height, background) -> RenderResult:
+    def render(self, splats: Splats, w2c_cv, K, width, height, background) -> RenderResult:
         """:func:`render_splats` with this model's SH schedule, depth policy and rasterize mode."""
         return render_splats(
-            params,
+            splats,
             w2c_cv,
             K,
             width,
@@ -333,6 +382,10 @@ class CpuSafeSplatfactoModel(SplatfactoModel):
             absgrad=self.config.use_absgrad,
             rasterize_mode=self.config.rasterize_mode,
         )
+
+    def render_params(self, params, w2c_cv, K, width, height, background) -> RenderResult:
+        """:meth:`render` of a Gaussian set stored in splatfacto's convention."""
+        return self.render(splats_from_params(params), w2c_cv, K, width, height, background)
 
     def outputs_from_render(self, result: RenderResult, background: Tensor, camera: Cameras) -> Dict[str, Tensor]:
         """nerfstudio's output dict for the first camera of a render (bilateral grid applied when training)."""

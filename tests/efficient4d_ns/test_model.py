@@ -126,3 +126,15 @@ def test_sds_without_a_model_path_is_a_start_up_error():
     with pytest.raises(ValueError, match="sds-model-path"):
         _model(sds_lambda=1.0)
     assert math.isfinite(Efficient4DModelConfig().lambda_rgb)
+
+
+def test_training_render_without_grad_leaves_the_densification_state_alone():
+    model = _model()
+    model.train()
+    calls = []
+    model.strategy.step_pre_backward = lambda *args, **kwargs: calls.append(args)
+    with torch.no_grad():
+        model.get_outputs(_camera(0.5))
+    assert calls == []
+    model.get_outputs(_camera(0.5))
+    assert len(calls) == 1 and torch.equal(calls[0][4]["slice_ids"], model.info["slice_ids"])

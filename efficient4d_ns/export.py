@@ -46,12 +46,10 @@ def splats_at_time(
         sh_degree: 0 means `features_dc` are sigmoid logits (converted to SH DC for the file).
     """
     with torch.no_grad():
-        cov4 = g4.covariance_4d(params["scales"], params["scales_t"], params["quats"], params["quats_r"])
-        means, covars, marginal = g4.slice_at_time(params["means"], params["times"], cov4, t)
-        dc = g4.time_varying_dc(params["features_dc"], params["features_time"], params["times"], t, duration)
+        means, covars, opacity, dc, marginal = g4.slice_params(params, t, duration)
         keep = marginal >= marginal_threshold
         scales, quats = g4.covariance_to_scale_quat(covars[keep])
-        opacity = (torch.sigmoid(params["opacities"][keep, 0]) * marginal[keep]).clamp(1e-7, 1 - 1e-7)
+        opacity = opacity[keep].clamp(1e-7, 1 - 1e-7)
         sh_dc = (torch.sigmoid(dc[keep]) - 0.5) / SH_C0 if sh_degree == 0 else dc[keep]
         sh_rest = params["features_rest"][keep] if sh_degree > 0 else params["features_rest"][keep][:, :0]
 

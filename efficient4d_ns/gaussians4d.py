@@ -12,6 +12,7 @@ the authors' code, so a Gaussian is fully opaque at its own time).
 """
 
 import math
+from typing import Mapping, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -129,6 +130,38 @@ def time_varying_dc(
     k = torch.arange(1, features_time.shape[1] + 1, device=times.device, dtype=times.dtype)  # [B]
     phase = torch.cos(2.0 * math.pi * k * (times - t) / duration)  # [N, B]
     return features_dc + (phase[..., None] * features_time).sum(dim=1)
+
+
+class Slice3D(NamedTuple):
+    """4D Gaussians conditioned on a time t: one row per Gaussian (none culled)."""
+
+    means: Float[Tensor, "N 3"]
+    """μ_{x|t}."""
+    covars: Float[Tensor, "N 3 3"]
+    """Σ_{x|t}."""
+    opacities: Float[Tensor, "N"]
+    """σ(o)·p(t), activated."""
+    features_dc: Float[Tensor, "N 3"]
+    """Degree-0 colour coefficients at t (time-varying bands applied)."""
+    marginal: Float[Tensor, "N"]
+    """Temporal marginal p(t), for culling."""
+
+
+def slice_params(params: Mapping[str, Tensor], t: float | Tensor, duration: float = 1.0) -> Slice3D:
+    """4D covariance → condition on t → time-varying colour, for parameters in Efficient4DModel's storage.
+
+    Args:
+        params: `means` [N, 3], `scales` [N, 3] log, `quats` [N, 4], `opacities` [N, 1] logit, `features_dc`
+            [N, 3], `times` [N, 1], `scales_t` [N, 1] log, `quats_r` [N, 4], `features_time` [N, B, 3]
+            (see efficient4d_ns.strategy).
+        t: the time to slice at.
+        duration: the time range T (period of the colour bands).
+    """
+    cov4 = covariance_4d(params["scales"], params["scales_t"], params["quats"], params["quats_r"])
+    means_t, covars_t, marginal = slice_at_time(params["means"], params["times"], cov4, t)
+    features_dc = time_varying_dc(params["features_dc"], params["features_time"], params["times"], t, duration)
+    opacities = torch.sigmoid(params["opacities"][:, 0]) * marginal
+    return Slice3D(means_t, covars_t, opacities, features_dc, marginal)
 
 
 def rotmat_to_quat(rotmats: Float[Tensor, "*N 3 3"]) -> Float[Tensor, "*N 4"]:

@@ -106,6 +106,7 @@ class Efficient4DModel(CpuSafeSplatfactoModel):
 
             require_sds_support(self.config.sds_model_path)
         super().populate_modules()
+        self._export_cache: Optional[Tuple[tuple, Dict[str, Tensor]]] = None
         self.loss_weights = normalised_weights(self.config.lambda_rgb, self.config.lambda_ssim)
         metadata = self.kwargs.get("metadata") or {}
         # Confidence maps of the training images, put there by the datamanager (for the viewer output).
@@ -152,20 +153,17 @@ class Efficient4DModel(CpuSafeSplatfactoModel):
             ({"means" [M, 3], "covars" [M, 3, 3], "opacities" [M] (σ(o)·p(t)), "features_dc" [M, 3],
             "features_rest" [M, K-1, 3]}, slice_ids [M] rows of the parameters they come from).
         """
-        p = self.gauss_params
-        cov4 = g4.covariance_4d(p["scales"], p["scales_t"], p["quats"], p["quats_r"])
-        means_t, covars_t, marginal = g4.slice_at_time(p["means"], p["times"], cov4, t)
-        keep = marginal >= self.config.marginal_threshold
+        s = g4.slice_params(self.gauss_params, t, self.config.time_duration)
+        keep = s.marginal >= self.config.marginal_threshold
         if not bool(keep.any()):  # keep the most present Gaussian so the renderer always has one
-            keep = marginal == marginal.max()
+            keep = s.marginal == s.marginal.max()
         ids = torch.where(keep)[0]
-        features_dc = g4.time_varying_dc(p["features_dc"], p["features_time"], p["times"], t, self.config.time_duration)
         sliced = {
-            "means": means_t[ids],
-            "covars": covars_t[ids],
-            "opacities": torch.sigmoid(p["opacities"][ids, 0]) * marginal[ids],
-            "features_dc": features_dc[ids],
-            "features_rest": p["features_rest"][ids],
+            "means": s.means[ids],
+            "covars": s.covars[ids],
+            "opacities": s.opacities[ids],
+            "features_dc": s.features_dc[ids],
+            "features_rest": self.gauss_params["features_rest"][ids],
         }
         return sliced, ids
 
@@ -220,14 +218,32 @@ class Efficient4DModel(CpuSafeSplatfactoModel):
         return loss_dict
 
     # ---- what ns-export gaussian-splat and the viewer's point cloud read: the slice at export_time -------------
-    def _export_slice(self) -> Tuple[Dict[str, Tensor], Tensor, Tensor]:
+    def _export_slice(self) -> Dict[str, Tensor]:
+        """The slice at `export_time` in splatfacto's storage convention, computed once per parameter state.
+
+        The exporter and the viewer read the properties below one after another; the eigendecomposition behind
+        scales and quats runs once and is reused until a parameter changes (in place or replaced) or the time does.
+        """
+        p = self.gauss_params
+        key = (self.config.export_time, tuple((id(v), v.data_ptr(), v._version, v.shape) for v in p.values()))
+        if self._export_cache is not None and self._export_cache[0] == key:
+            return self._export_cache[1]
         with torch.no_grad():
-            p = self.gauss_params
-            cov4 = g4.covariance_4d(p["scales"], p["scales_t"], p["quats"], p["quats_r"])
-            t = self.config.export_time
-            means_t, covars_t, marginal = g4.slice_at_time(p["means"], p["times"], cov4, t)
-            dc = g4.time_varying_dc(p["features_dc"], p["features_time"], p["times"], t, self.config.time_duration)
-        return {"means": means_t, "covars": covars_t, "features_dc": dc}, marginal, cov4
+            s = g4.slice_params(p, self.config.export_time, self.config.time_duration)
+            scales, quats = g4.covariance_to_scale_quat(s.covars)
+            # culled Gaussians (p(t) < threshold) get opacity logit −20, so the exporter drops them
+            alive = s.marginal >= self.config.marginal_threshold
+            logits = torch.logit(s.opacities.clamp(1e-8, 1 - 1e-6))
+            logits = torch.where(alive, logits, torch.full_like(logits, -20.0))[:, None]
+        exported = {
+            "means": s.means,
+            "scales": torch.log(scales),
+            "quats": quats,
+            "opacities": logits,
+            "features_dc": s.features_dc,
+        }
+        self._export_cache = (key, exported)
+        return exported
 
     @property
     def num_points(self) -> int:
@@ -235,30 +251,24 @@ class Efficient4DModel(CpuSafeSplatfactoModel):
 
     @property
     def means(self) -> Tensor:
-        return self._export_slice()[0]["means"]
+        return self._export_slice()["means"]
 
     @property
     def scales(self) -> Tensor:
-        scales, _ = g4.covariance_to_scale_quat(self._export_slice()[0]["covars"])
-        return torch.log(scales)
+        return self._export_slice()["scales"]
 
     @property
     def quats(self) -> Tensor:
-        return g4.covariance_to_scale_quat(self._export_slice()[0]["covars"])[1]
+        return self._export_slice()["quats"]
 
     @property
     def opacities(self) -> Tensor:
         """Logit of σ(o)·p(t); culled Gaussians (p(t) < threshold) get −20, so the exporter drops them."""
-        _, marginal, _ = self._export_slice()
-        with torch.no_grad():
-            alive = marginal >= self.config.marginal_threshold
-            opacity = torch.sigmoid(self.gauss_params["opacities"][:, 0]) * marginal
-            logits = torch.logit(opacity.clamp(1e-8, 1 - 1e-6))
-            return torch.where(alive, logits, torch.full_like(logits, -20.0))[:, None]
+        return self._export_slice()["opacities"]
 
     @property
     def features_dc(self) -> Tensor:
-        return self._export_slice()[0]["features_dc"]
+        return self._export_slice()["features_dc"]
 
 
 def _resize_map(conf: Tensor, size: Tuple[int, int]) -> Tensor:

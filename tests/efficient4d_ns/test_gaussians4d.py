@@ -135,3 +135,26 @@ def test_covariance_to_scale_quat_round_trip():
     rebuilt = (r * s[:, None, :] ** 2) @ r.transpose(-1, -2)
     torch.testing.assert_close(rebuilt, covars)
     torch.testing.assert_close(s.sort(-1).values, scales.sort(-1).values)
+
+
+def test_slice_params_conditions_a_static_gaussian_and_scales_its_opacity():
+    # one axis-aligned Gaussian at t = 0.25 with temporal std 0.5 and one colour band
+    params = {
+        "means": torch.tensor([[1.0, 2.0, 3.0]]),
+        "scales": torch.log(torch.tensor([[0.1, 0.2, 0.3]])),
+        "quats": torch.tensor([[1.0, 0.0, 0.0, 0.0]]),
+        "quats_r": torch.tensor([[1.0, 0.0, 0.0, 0.0]]),
+        "times": torch.tensor([[0.25]]),
+        "scales_t": torch.log(torch.tensor([[0.5]])),
+        "opacities": torch.logit(torch.tensor([[0.8]])),
+        "features_dc": torch.tensor([[0.1, 0.2, 0.3]]),
+        "features_time": torch.tensor([[[1.0, 0.0, -1.0]]]),
+    }
+    s = g4.slice_params(params, t=0.75, duration=2.0)
+    marginal = math.exp(-0.5 * 0.5**2 / 0.5**2)
+    torch.testing.assert_close(s.means, params["means"])
+    torch.testing.assert_close(s.covars, torch.diag(torch.tensor([0.01, 0.04, 0.09]))[None])
+    torch.testing.assert_close(s.marginal, torch.tensor([marginal]))
+    torch.testing.assert_close(s.opacities, torch.tensor([0.8 * marginal]))
+    band = math.cos(2 * math.pi * (0.25 - 0.75) / 2.0)
+    torch.testing.assert_close(s.features_dc, torch.tensor([[0.1 + band, 0.2, 0.3 - band]]))

@@ -138,3 +138,20 @@ def test_training_render_without_grad_leaves_the_densification_state_alone():
     assert calls == []
     model.get_outputs(_camera(0.5))
     assert len(calls) == 1 and torch.equal(calls[0][4]["slice_ids"], model.info["slice_ids"])
+
+
+def test_export_slice_is_computed_once_per_parameter_state(monkeypatch):
+    from efficient4d_ns import gaussians4d as g4
+
+    model = _model(export_time=0.5)
+    calls = []
+    decompose = g4.covariance_to_scale_quat
+    monkeypatch.setattr(g4, "covariance_to_scale_quat", lambda c: calls.append(1) or decompose(c))
+    first = (model.means, model.scales, model.quats, model.opacities, model.features_dc)
+    assert len(calls) == 1
+    with torch.no_grad():
+        model.gauss_params["times"][:] = 3.0  # every Gaussian far from t = 0.5
+    assert torch.all(model.opacities == -20.0) and len(calls) == 2
+    model.config.export_time = 3.0
+    assert torch.all(model.opacities > -20.0) and len(calls) == 3
+    assert model.means.shape == first[0].shape and len(calls) == 3

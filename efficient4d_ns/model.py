@@ -21,8 +21,9 @@ from torch import Tensor, nn
 from efficient4d_ns import gaussians4d as g4
 from efficient4d_ns.losses import confidence_weighted_loss, normalised_weights
 from efficient4d_ns.strategy import Temporal4DStrategy
-from nsglue.base_model import CpuSafeSplatfactoModel, CpuSafeSplatfactoModelConfig, Splats
+from nsglue.base_model import CpuSafeSplatfactoModel, CpuSafeSplatfactoModelConfig
 from nsglue.gaussians import knn_mean_distance
+from splatcore.render import Splats
 
 
 @dataclass

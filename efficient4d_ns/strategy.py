@@ -21,7 +21,7 @@ from jaxtyping import Float
 from torch import Tensor
 
 from efficient4d_ns.gaussians4d import rotation_4d
-from nsglue.base_model import NoInitialResetStrategy
+from nsglue.strategy import NoInitialResetStrategy
 
 TEMPORAL_KEYS = ("times", "scales_t", "quats_r", "features_time")
 """Per-Gaussian parameters of the time dimension, beside splatfacto's `GAUSSIAN_KEYS`."""

@@ -10,7 +10,7 @@ It stays a ``SplatfactoModel`` because ``ns-export gaussian-splat`` and the view
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Literal, Mapping, NamedTuple, Optional, Tuple, Type
+from typing import Dict, Literal, Mapping, Optional, Tuple, Type
 
 import torch
 from gsplat.strategy import DefaultStrategy
@@ -23,24 +23,13 @@ from nerfstudio.utils.rich_utils import CONSOLE
 from pytorch_msssim import SSIM
 from torch import Tensor, nn
 
-from nsglue.gaussians import GAUSSIAN_KEYS, initial_gaussian_params, rebind_optimizers
+from nsglue.gaussians import initial_gaussian_params, rebind_optimizers
+from nsglue.strategy import NoInitialResetStrategy
+from splatcore.cameras import viewmat_from_c2w_gl
+from splatcore.render import RenderResult, Splats, render_splats, splats_from_params
 
 VISER_GREY = (0.1490, 0.1647, 0.2157)
 """Eval/viewer background when training uses random backgrounds (the viewer's default colour, as splatfacto)."""
-
-
-class NoInitialResetStrategy(DefaultStrategy):
-    """gsplat 1.4.0's ``DefaultStrategy`` without its opacity reset at step 0 (``0 % reset_every == 0``).
-
-    The step-0 reset clamps every opacity to ``2 * prune_opa`` before training starts (gsplat PR #735); with the
-    3DGS threshold 0.005 that would drop the 0.1 initial opacity to 0.01.
-    """
-
-    def step_post_backward(self, params, optimizers, state, step, info, packed=False):  # noqa: D102
-        if step == 0:
-            self._update_state(params, state, info, packed=packed)
-            return
-        super().step_post_backward(params, optimizers, state, step, info, packed=packed)
 
 
 @dataclass
@@ -69,19 +58,6 @@ class CpuSafeSplatfactoModelConfig(SplatfactoModelConfig):
     threshold is not). Presets set it to the extent their position learning rate is scaled by."""
 
 
-class RenderResult(NamedTuple):
-    """Output of :func:`render_splats` for C cameras."""
-
-    rgb: Float[Tensor, "C H W 3"]
-    """Colour composited onto the background, clamped to [0, 1]."""
-    alpha: Float[Tensor, "C H W 1"]
-    """Accumulated opacity."""
-    depth: Optional[Float[Tensor, "C H W 1"]]
-    """Expected depth where alpha > 0 (max depth elsewhere), or None unless requested."""
-    info: Dict
-    """Rasterizer meta (``means2d``, ``radii``, ...) for the densification strategy."""
-
-
 def camera_to_viewmat_K(
     camera: Cameras, c2w_gl: Optional[Float[Tensor, "C 3 4"]] = None
 ) -> Tuple[Float[Tensor, "C 4 4"], Float[Tensor, "C 3 3"]]:
@@ -96,136 +72,9 @@ def camera_to_viewmat_K(
     """
     c2w_gl = camera.camera_to_worlds if c2w_gl is None else c2w_gl
     c2w_gl = c2w_gl.reshape(-1, 3, 4)
-    rot_cv = c2w_gl[:, :3, :3] * c2w_gl.new_tensor([1.0, -1.0, -1.0])  # flip the y and z camera axes
-    w2c_cv = torch.zeros(c2w_gl.shape[0], 4, 4, dtype=c2w_gl.dtype, device=c2w_gl.device)
-    w2c_cv[:, :3, :3] = rot_cv.transpose(1, 2)
-    w2c_cv[:, :3, 3] = -(rot_cv.transpose(1, 2) @ c2w_gl[:, :3, 3:4]).squeeze(-1)
-    w2c_cv[:, 3, 3] = 1.0
+    w2c_cv = viewmat_from_c2w_gl(c2w_gl)
     K = camera.get_intrinsics_matrices().reshape(-1, 3, 3).to(c2w_gl)
     return w2c_cv, K
-
-
-@dataclass
-class Splats:
-    """The 3D Gaussians to rasterize for one camera, activated: linear scales, opacities in [0, 1].
-
-    Either ``quats`` and ``scales`` or ``covars`` are set. Colours stay in the storage convention and are turned
-    into what the rasterizer takes by :func:`splat_colors` at render time (the SH degree depends on the step).
-    """
-
-    means: Float[Tensor, "N 3"]
-    opacities: Float[Tensor, "N"]
-    features_dc: Float[Tensor, "N 3"]
-    features_rest: Float[Tensor, "N K 3"]
-    quats: Optional[Float[Tensor, "N 4"]] = None
-    """wxyz, unnormalised."""
-    scales: Optional[Float[Tensor, "N 3"]] = None
-    """Linear standard deviations."""
-    covars: Optional[Float[Tensor, "N 3 3"]] = None
-    """Explicit world-space covariances (instead of quats and scales)."""
-    ids: Optional[Tensor] = None
-    """[N] rows of the parameter tensors these splats come from, when they are a subset (for the strategy)."""
-
-
-def splats_from_params(params: Mapping[str, Tensor]) -> Splats:
-    """:class:`Splats` of one Gaussian set stored in splatfacto's convention (log scales, logit opacities).
-
-    Args:
-        params: tensors keyed by :data:`nsglue.gaussians.GAUSSIAN_KEYS` (cropped or not).
-    """
-    return Splats(
-        means=params["means"],
-        opacities=torch.sigmoid(params["opacities"]).squeeze(-1),
-        features_dc=params["features_dc"],
-        features_rest=params["features_rest"],
-        quats=params["quats"],
-        scales=torch.exp(params["scales"]),
-    )
-
-
-def render_splats(
-    splats: Splats,
-    w2c_cv: Float[Tensor, "C 4 4"],
-    K: Float[Tensor, "C 3 3"],
-    width: int,
-    height: int,
-    background: Float[Tensor, "3"],
-    sh_degree_to_use: Optional[int],
-    with_depth: bool = False,
-    absgrad: bool = False,
-    rasterize_mode: str = "classic",
-) -> RenderResult:
-    """Rasterize splats and composite them over the background.
-
-    Args:
-        splats: the Gaussians to draw (quats and scales, or covariances).
-        w2c_cv: world-to-camera OpenCV view matrices.
-        K: pinhole intrinsics at the render resolution.
-        width: render width in pixels.
-        height: render height in pixels.
-        background: colour composited behind the Gaussians.
-        sh_degree_to_use: SH degree to evaluate; None means ``features_dc`` are sigmoid logits (SH degree 0).
-        with_depth: also return expected depth.
-        absgrad: ask gsplat (CUDA) for absolute screen-space gradients.
-        rasterize_mode: "classic" or "antialiased".
-    """
-    from splatcore import rasterize
-
-    render, alpha, info = rasterize(
-        splats.means,
-        splats.quats,
-        splats.scales,
-        splats.opacities,
-        splat_colors(splats.features_dc, splats.features_rest, sh_degree_to_use),
-        w2c_cv,
-        K,
-        width,
-        height,
-        sh_degree=sh_degree_to_use,
-        render_mode="RGB+ED" if with_depth else "RGB",
-        covars=splats.covars,
-        packed=False,
-        absgrad=absgrad,
-        rasterize_mode=rasterize_mode,
-    )
-    return composite_render(render, alpha, background, with_depth, info)
-
-
-def splat_colors(
-    features_dc: Float[Tensor, "N 3"], features_rest: Float[Tensor, "N K 3"], sh_degree_to_use: Optional[int]
-) -> Tensor:
-    """What `rasterize` takes as colours: sigmoid RGB [N, 3] at SH degree 0 (None), else SH coefficients [N, K+1, 3]."""
-    if sh_degree_to_use is None:
-        return torch.sigmoid(features_dc)
-    return torch.cat([features_dc[:, None, :], features_rest], dim=1)
-
-
-def composite_render(
-    render: Float[Tensor, "C H W D"],
-    alpha: Float[Tensor, "C H W 1"],
-    background: Float[Tensor, "3"],
-    with_depth: bool,
-    info: dict,
-) -> RenderResult:
-    """Composite the rasterized colour over `background`; expected depth (last channel) where requested.
-
-    Empty pixels get the farthest rendered depth (detached) rather than 0, so depth maps do not show holes as "near".
-    """
-    rgb = torch.clamp(render[..., :3] + (1.0 - alpha) * background, 0.0, 1.0)
-    depth = None
-    if with_depth:
-        depth = render[..., 3:4]
-        depth = torch.where(alpha > 0, depth, depth.detach().max())
-    return RenderResult(rgb, alpha, depth, info)
-
-
-def optimizer_view(optimizers: Mapping[str, torch.optim.Optimizer], suffix: str) -> Dict[str, torch.optim.Optimizer]:
-    """The optimizers of one Gaussian set under the plain keys gsplat's strategy expects.
-
-    nerfstudio keeps one global name -> optimizer map, so a second set registers ``means_2``, ``scales_2``, ...;
-    gsplat's strategy indexes ``optimizers[key]`` for each key of the params dict it is given.
-    """
-    return {key: optimizers[key + suffix] for key in GAUSSIAN_KEYS}
 
 
 class CpuSafeSplatfactoModel(SplatfactoModel):

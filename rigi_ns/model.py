@@ -16,8 +16,9 @@ from nerfstudio.cameras.cameras import Cameras
 from nerfstudio.engine.optimizers import Optimizers
 from torch import Tensor, nn
 
-from nsglue.base_model import CpuSafeSplatfactoModel, CpuSafeSplatfactoModelConfig, optimizer_view
+from nsglue.base_model import CpuSafeSplatfactoModel, CpuSafeSplatfactoModelConfig
 from nsglue.gaussians import GAUSSIAN_KEYS, rebind_optimizers
+from nsglue.strategy import optimizer_view
 from rigi_ns.losses import recomposite, rigi_loss_terms, uncertainty_map
 
 TWIN_SUFFIX = "_2"

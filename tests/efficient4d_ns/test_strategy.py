@@ -112,3 +112,12 @@ def test_split_preserves_the_mean_in_expectation(n):
     mask[0] = True
     split_4d(params, optimizers, state, mask, noise=torch.stack([torch.ones(1, 4), -torch.ones(1, 4)]))
     torch.testing.assert_close(params["means"][-2:].mean(0), before)
+
+
+def test_the_strategy_imports_without_nerfstudio():
+    import subprocess
+    import sys
+
+    code = "import sys, efficient4d_ns.strategy; print(any(m.startswith('nerfstudio') for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

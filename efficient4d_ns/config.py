@@ -12,46 +12,28 @@ from __future__ import annotations
 from dataclasses import replace
 
 from nerfstudio.configs.base_config import ViewerConfig
-from nerfstudio.engine.optimizers import AdamOptimizerConfig
 from nerfstudio.engine.trainer import TrainerConfig
 from nerfstudio.pipelines.base_pipeline import VanillaPipelineConfig
 from nerfstudio.plugins.types import MethodSpecification
 
 from efficient4d_ns.datamanager import E4DDataManagerConfig
 from efficient4d_ns.model import Efficient4DModelConfig
-from efficient4d_ns.schedulers import FloatExponentialDecaySchedulerConfig
 from nsglue.device import default_machine_config
+from nsglue.presets import POSITION_LR, POSITION_LR_DECAY_STEPS, adam, optimizers_3dgs
 
 SCENE_EXTENT = 1.65
 """4DGS's spatial_lr_scale for SyncDreamer's cameras (radius 1.5): 1.1 × the largest camera distance. It scales the
 position learning rate and the strategy's 3D size thresholds (the model's ``scene_extent``)."""
 
-POSITION_LR_DECAY_STEPS = 30000
-"""4DGS's position_lr_max_steps: Efficient4D keeps 4DGS's hyper-parameters and stops at 1,500 iterations, where the
-position learning rate is still 0.79× its start."""
-
-
-def _adam(lr: float, decay_to: float | None = None, max_steps: int = POSITION_LR_DECAY_STEPS) -> dict:
-    scheduler = (
-        None if decay_to is None else FloatExponentialDecaySchedulerConfig(lr_final=decay_to, max_steps=max_steps)
-    )
-    return {"optimizer": AdamOptimizerConfig(lr=lr, eps=1e-15), "scheduler": scheduler}
-
 
 def optimizers_4dgs(lr_decay_steps: int = POSITION_LR_DECAY_STEPS) -> dict:
     """Optimizer configs for every Gaussian parameter group of `Efficient4DModel` (4DGS defaults)."""
-    position_lr = 1.6e-4 * SCENE_EXTENT
     return {
-        "means": _adam(position_lr, decay_to=1.6e-6 * SCENE_EXTENT, max_steps=lr_decay_steps),
-        "times": _adam(position_lr),
-        "features_dc": _adam(0.0025),
-        "features_rest": _adam(0.0025 / 20),
-        "features_time": _adam(0.0025 / 20),
-        "opacities": _adam(0.05),
-        "scales": _adam(0.005),
-        "scales_t": _adam(0.005),
-        "quats": _adam(0.001),
-        "quats_r": _adam(0.001),
+        **optimizers_3dgs(SCENE_EXTENT, lr_decay_steps),
+        "times": adam(POSITION_LR * SCENE_EXTENT),
+        "features_time": adam(0.0025 / 20),
+        "scales_t": adam(0.005),
+        "quats_r": adam(0.001),
     }
 
 

@@ -21,13 +21,14 @@ from torch import Tensor, nn
 from efficient4d_ns import gaussians4d as g4
 from efficient4d_ns.losses import confidence_weighted_loss, normalised_weights
 from efficient4d_ns.strategy import Temporal4DStrategy
-from nsglue.base_model import CpuSafeSplatfactoModel, CpuSafeSplatfactoModelConfig
+from nsglue.base_model import CpuSafeSplatfactoModel
 from nsglue.gaussians import knn_mean_distance
+from nsglue.presets import Densification3DGSModelConfig
 from splatcore.render import Splats
 
 
 @dataclass
-class Efficient4DModelConfig(CpuSafeSplatfactoModelConfig):
+class Efficient4DModelConfig(Densification3DGSModelConfig):
     """4D Gaussian splatting trained on a generated time × view image matrix (Efficient4D, stage 2).
 
     Defaults: initialisation, iterations and loss weights from the Efficient4D paper (§5.1); every other
@@ -69,31 +70,10 @@ class Efficient4DModelConfig(CpuSafeSplatfactoModelConfig):
     """Background behind the Gaussians; SyncDreamer's images are on white, so are the confidence maps."""
     num_downscales: int = 0
     """No coarse-to-fine resolution schedule: generated images are small (256²)."""
-    # Schedule: Efficient4D trains 1,500 iterations and keeps "all other 4DGS hyperparameters" (§5.1). 4DGS's
-    # train.py counts densification, opacity resets and the position learning-rate decay in absolute steps,
-    # separately from the iteration count, so these are 4DGS's values, not rescaled to 1,500: densification from
-    # step 500 every 100 steps to the end (4DGS stops at 15,000), no opacity reset (the first is at 3,000), and
-    # the position learning rate decays over 30,000 steps (efficient4d_ns.config), i.e. to 0.79x by step 1,500.
-    warmup_length: int = 500
-    """Start densifying after this step (4DGS densify_from_iter 500)."""
-    refine_every: int = 100
-    """Densify/prune interval (4DGS densification_interval 100)."""
-    stop_split_at: int = 15000
-    """Stop densifying at this step (4DGS densify_until_iter 15,000: past the 1,500-iteration run)."""
-    reset_alpha_every: int = 30
-    """Opacity reset every reset_alpha_every x refine_every = 3,000 steps (4DGS opacity_reset_interval)."""
-    pause_refine_after_reset: Optional[int] = 0
-    """No pause after an opacity reset (4DGS has none)."""
-    cull_alpha_thresh: float = 0.005
-    """Prune Gaussians whose opacity falls below this (4DGS: 0.005)."""
-    densify_grad_thresh: float = 0.0002
-    """Screen-space gradient threshold for densification (4DGS: 2e-4)."""
-    densify_size_thresh: float = 0.01
-    """Clone below / split above this spatial scale x scene_extent (4DGS: percent_dense 0.01)."""
-    cull_scale_thresh: float = 0.1
-    """Prune Gaussians larger than this x scene_extent after the first opacity reset (4DGS: 0.1)."""
-    stop_screen_size_at: int = 0
-    """No screen-size based split/prune (4DGS does not use it)."""
+    # Schedule: Efficient4D trains 1,500 iterations and keeps "all other 4DGS hyperparameters" (§5.1), i.e. the
+    # 3DGS schedule of the base class in absolute steps: densification from step 500 every 100 steps to the end,
+    # no opacity reset (the first is at 3,000), and the position learning rate decays over 30,000 steps
+    # (efficient4d_ns.config), i.e. to 0.79x by step 1,500.
 
 
 class Efficient4DModel(CpuSafeSplatfactoModel):

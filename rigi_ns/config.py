@@ -18,6 +18,7 @@ from nerfstudio.plugins.types import MethodSpecification
 
 from datagen.dataparser import GeneratedDataParserConfig
 from nsglue.device import default_machine_config
+from nsglue.presets import POSITION_LR_DECAY_STEPS, optimizers_3dgs
 from rigi_ns.datamanager import RigiDatamanagerConfig
 from rigi_ns.model import TWIN_SUFFIX, RigiSplatModelConfig
 
@@ -28,24 +29,10 @@ SCENE_EXTENT = 4.4
 """3DGS's cameras_extent, 1.1 x the camera radius (4.0 for SV3D orbits): it scales the position learning rate and
 the strategy's 3D size thresholds (the model's ``scene_extent``)."""
 
-POSITION_LR_DECAY_STEPS = 30000
-"""3DGS's position_lr_max_steps: the position learning rate decays 100x over 30,000 steps whatever the run length
-(the paper keeps 3DGS's settings and only stops at 5,000, where the rate is 0.46x its start)."""
-
 
 def gaussian_optimizers(lr_decay_steps: int = POSITION_LR_DECAY_STEPS) -> Dict[str, dict]:
     """3DGS learning rates for one Gaussian set (position lr x the extent, decaying 100x over lr_decay_steps)."""
-    return {
-        "means": {
-            "optimizer": AdamOptimizerConfig(lr=1.6e-4 * SCENE_EXTENT, eps=1e-15),
-            "scheduler": ExponentialDecaySchedulerConfig(lr_final=1.6e-6 * SCENE_EXTENT, max_steps=lr_decay_steps),
-        },
-        "features_dc": {"optimizer": AdamOptimizerConfig(lr=0.0025, eps=1e-15), "scheduler": None},
-        "features_rest": {"optimizer": AdamOptimizerConfig(lr=0.0025 / 20, eps=1e-15), "scheduler": None},
-        "opacities": {"optimizer": AdamOptimizerConfig(lr=0.05, eps=1e-15), "scheduler": None},
-        "scales": {"optimizer": AdamOptimizerConfig(lr=0.005, eps=1e-15), "scheduler": None},
-        "quats": {"optimizer": AdamOptimizerConfig(lr=0.001, eps=1e-15), "scheduler": None},
-    }
+    return optimizers_3dgs(SCENE_EXTENT, lr_decay_steps)
 
 
 def rigi_optimizers(lr_decay_steps: int = POSITION_LR_DECAY_STEPS) -> Dict[str, dict]:

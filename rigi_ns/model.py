@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Dict, List, Literal, Optional, Type
+from typing import Dict, List, Literal, Type
 
 import torch
 from nerfstudio.cameras.cameras import Cameras
 from nerfstudio.engine.optimizers import Optimizers
 from torch import Tensor, nn
 
-from nsglue.base_model import CpuSafeSplatfactoModel, CpuSafeSplatfactoModelConfig
+from nsglue.base_model import CpuSafeSplatfactoModel
 from nsglue.gaussians import GAUSSIAN_KEYS, rebind_optimizers
+from nsglue.presets import Densification3DGSModelConfig
 from nsglue.strategy import optimizer_view
 from rigi_ns.losses import recomposite, rigi_loss_terms, uncertainty_map
 
@@ -26,7 +27,7 @@ TWIN_SUFFIX = "_2"
 
 
 @dataclass
-class RigiSplatModelConfig(CpuSafeSplatfactoModelConfig):
+class RigiSplatModelConfig(Densification3DGSModelConfig):
     """RIGI model. Defaults follow the paper (3DGS set-up with SH degree 0, 5,000 iterations)."""
 
     _target: Type = field(default_factory=lambda: RigiSplatModel)
@@ -62,29 +63,9 @@ class RigiSplatModelConfig(CpuSafeSplatfactoModelConfig):
     """Splatfacto's own resolution schedule is off: the RIGI datamanager scales cameras and labels itself."""
     background_color: Literal["random", "black", "white"] = "random"
     """Random background each training step, labels composited onto the same colour (paper, against white floaters)."""
-    cull_alpha_thresh: float = 0.005
-    """Prune opacity (3DGS: 0.005)."""
-    cull_scale_thresh: float = 0.1
-    """Prune Gaussians larger than this x scene_extent in world size (3DGS: 0.1 x cameras_extent)."""
-    densify_size_thresh: float = 0.01
-    """Duplicate below / split above this x scene_extent (3DGS: percent_dense 0.01)."""
-    # Schedule: the paper "follows the original setup of 3DGS" with the iterations "reduced to 5000". In 3DGS's
-    # train.py the iteration count is a parameter of its own; densification, opacity resets and the position
-    # learning-rate decay keep their absolute step counts. So these are 3DGS's values, not rescaled to 5,000:
-    # densification runs from 500 every 100 steps to the end (3DGS stops at 15,000), one opacity reset at 3,000,
-    # and the position learning rate decays over 30,000 steps (rigi_ns.config), i.e. to 0.46 x by step 5,000.
-    warmup_length: int = 500
-    """No densification before this step (3DGS densify_from_iter 500)."""
-    refine_every: int = 100
-    """Densify/prune every this many steps (3DGS densification_interval 100)."""
-    stop_split_at: int = 15000
-    """Stop densifying at this step (3DGS densify_until_iter 15,000: past the 5,000-step run)."""
-    reset_alpha_every: int = 30
-    """Opacity reset every this many refinements = 3,000 steps (3DGS opacity_reset_interval 3,000)."""
-    pause_refine_after_reset: Optional[int] = 0
-    """No pause in densification after an opacity reset (3DGS has none)."""
-    stop_screen_size_at: int = 0
-    """Screen-size pruning is off, as in 3DGS for object scenes."""
+    # Schedule: the paper "follows the original setup of 3DGS" with the iterations "reduced to 5000", i.e. the 3DGS
+    # schedule of the base class in absolute steps: densification from 500 every 100 steps to the end, one opacity
+    # reset at 3,000, and the position learning rate decays over 30,000 steps (rigi_ns.config), to 0.46x by 5,000.
 
 
 class RigiSplatModel(CpuSafeSplatfactoModel):

@@ -1,6 +1,6 @@
 """Efficient4D on animated synthetic objects: confidence on (paper / released) vs off, at equal iterations.
 
-    .venv/bin/python benchmarks/e4d_synthetic.py [--seeds 3 4 5] [--steps 300] [--out bench_out/e4d]
+    .venv/bin/python benchmarks/e4d_synthetic.py [--seeds 3 4 5] [--steps 300] [--output-dir bench_out/e4d]
 
 For each seed a dynamic dataset with temporally inconsistent labels (flicker, warps, colour drift: the `medium`
 preset unless --inconsistency says otherwise) is made with `make_dynamic_dataset`; every variant trains the same
@@ -12,21 +12,22 @@ number of iterations from the same initialisation and is evaluated against clean
   truth (|rendered − GT| of that figure is reported as the stability error; lower is better).
 
 Writes `results.json`, `results.md` and `strip_<seed>.png` (GT | each variant at a held-out view over time) into
---out, and prints seconds per 100 iterations.
+--output-dir, and prints seconds per 100 iterations.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal, Tuple
 
 import imageio.v2 as imageio
 import numpy as np
 import torch
+import tyro
 
 VARIANTS = {
     "no-confidence": {"use_confidence": False},
@@ -145,27 +146,43 @@ def strip(sequences_by_variant: dict[str, dict], path: Path) -> None:
     imageio.imwrite(path, (np.clip(np.concatenate(rows, axis=0), 0, 1) * 255).astype(np.uint8))
 
 
+Variant = Literal["no-confidence", "confidence-paper", "confidence-released"]
+
+
+@dataclass
+class Settings:
+    """Efficient4D on animated synthetic objects: confidence on (paper / released) vs off, at equal iterations."""
+
+    seeds: Tuple[int, ...] = (3, 4, 5)
+    """Synthetic objects (one per seed)."""
+    steps: int = 300
+    """Training iterations per run."""
+    num_random: int = 3000
+    """Initial Gaussians."""
+    resolution: int = 96
+    """Label and render resolution in pixels."""
+    num_times: int = 9
+    """Training times of each dataset."""
+    inconsistency: str = "medium"
+    """Preset strength of the label inconsistencies (none | low | medium | high)."""
+    variants: Tuple[Variant, ...] = ("no-confidence", "confidence-paper", "confidence-released")
+    """Which variants to train."""
+    output_dir: Path = Path("bench_out/e4d")
+    """Results, strips, datasets and runs go here."""
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[3, 4, 5])
-    parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--num-random", type=int, default=3000)
-    parser.add_argument("--resolution", type=int, default=96)
-    parser.add_argument("--num-times", type=int, default=9)
-    parser.add_argument("--inconsistency", default="medium")
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
-    parser.add_argument("--out", type=Path, default=Path("bench_out/e4d"))
-    args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
+    args = tyro.cli(Settings)
+    args.output_dir.mkdir(parents=True, exist_ok=True)
     results: dict = {"settings": {k: str(v) for k, v in vars(args).items()}, "runs": {}}
     seconds_per_100 = []
     for seed in args.seeds:
-        data = make_data(args.out / "data", seed, args.resolution, args.num_times, args.inconsistency)
+        data = make_data(args.output_dir / "data", seed, args.resolution, args.num_times, args.inconsistency)
         sequences_by_variant = {}
         for name in args.variants:
             torch.manual_seed(0)
             pipeline, seconds = train(
-                data, VARIANTS[name], args.steps, args.out / "runs" / f"seed{seed}-{name}", args.num_random
+                data, VARIANTS[name], args.steps, args.output_dir / "runs" / f"seed{seed}-{name}", args.num_random
             )
             metrics, sequences = evaluate(pipeline, data)
             metrics["seconds_per_100_iterations"] = 100 * seconds / args.steps
@@ -173,7 +190,7 @@ def main() -> None:
             results["runs"].setdefault(str(seed), {})[name] = metrics
             sequences_by_variant[name] = sequences
             print(f"seed {seed} {name}: {json.dumps(metrics)}", flush=True)
-        strip(sequences_by_variant, args.out / f"strip_{seed}.png")
+        strip(sequences_by_variant, args.output_dir / f"strip_{seed}.png")
     means = {
         name: {
             key: float(np.mean([results["runs"][str(s)][name][key] for s in args.seeds]))
@@ -183,7 +200,7 @@ def main() -> None:
     }
     results["mean"] = means
     results["device"] = "cuda" if torch.cuda.is_available() else f"cpu ({torch.get_num_threads()} threads)"
-    (args.out / "results.json").write_text(json.dumps(results, indent=2))
+    (args.output_dir / "results.json").write_text(json.dumps(results, indent=2))
     keys = ["test_psnr", "test_ssim", "train_views_clean_psnr", "temporal_stability_error", "gaussians"]
     lines = [
         f"# Efficient4D synthetic benchmark ({args.inconsistency} inconsistency, {args.steps} iterations, "
@@ -201,7 +218,7 @@ def main() -> None:
             if name != "no-confidence":
                 gain = means[name]["test_psnr"] - means["no-confidence"]["test_psnr"]
                 lines.append(f"\n{name} vs no-confidence: {gain:+.2f} dB test PSNR (target ≥ +0.3 dB)")
-    (args.out / "results.md").write_text("\n".join(lines) + "\n")
+    (args.output_dir / "results.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     print(f"seconds per 100 iterations: {np.mean(seconds_per_100):.1f}")
 

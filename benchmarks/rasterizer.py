@@ -9,15 +9,17 @@ Timings are the best of several repeats, since the machine may be shared. Usage:
 
 from __future__ import annotations
 
-import argparse
 import concurrent.futures
 import functools
 import math
 import multiprocessing
 import resource
 import time
+from dataclasses import dataclass
+from typing import Optional
 
 import torch
+import tyro
 
 from splatcore import rasterize
 from splatcore.projection import covars_from_quat_scale, project_gaussians
@@ -96,12 +98,20 @@ def fwd_bwd(render_fn, params):
     return run
 
 
+@dataclass
+class Settings:
+    """What to measure."""
+
+    quick: bool = False
+    """1k and 10k Gaussians at 64 and 128 pixels only."""
+    threads: Optional[int] = None
+    """torch CPU threads (default: torch's choice)."""
+    repeats: int = 5
+    """Repeats per measurement (best is reported)."""
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1k and 10k Gaussians at 64 and 128 pixels only")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    parser.add_argument("--repeats", type=int, default=5, help="repeats per measurement (best is reported)")
-    args = parser.parse_args()
+    args = tyro.cli(Settings, description=__doc__.splitlines()[0])
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     counts = [1_000, 10_000] if args.quick else [1_000, 10_000, 50_000]
     sizes = [64, 128] if args.quick else [64, 128, 256]

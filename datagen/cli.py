@@ -1,6 +1,6 @@
 """The `datagen` command: make, convert and check datasets.
 
-datagen synthetic --out DIR [--dynamic]          procedural object with ground truth (no GPU, no weights)
+datagen synthetic --output-dir DIR [--dynamic]   procedural object with ground truth (no GPU, no weights)
 datagen convert frames|video|grid|matrix ...     generator output -> dataset
 datagen convert blender --input DIR ...          Blender / NeRF-synthetic layout -> dataset
 datagen validate DIR                             check a dataset, naming the file and field of every problem
@@ -26,6 +26,9 @@ from datagen.synthetic.command import Synthetic
 from datagen.validate import summarize_dataset, validate_dataset
 
 NOT_IMPLEMENTED_EXIT = 2
+
+LEGACY_SPELLINGS = {"--out": "--output-dir"}
+"""Options renamed for consistency across commands; the old spelling still works but is not shown in --help."""
 
 
 @dataclass
@@ -84,7 +87,7 @@ class ImageTo3D:
 
     image: Path
     """Input image (RGBA, or RGB on white)."""
-    out: Path
+    output_dir: Path
     """Dataset directory to write."""
 
     def main(self) -> int:
@@ -97,7 +100,7 @@ class VideoTo4D:
 
     video: Path
     """Input video of the object (single view)."""
-    out: Path
+    output_dir: Path
     """Dataset directory to write."""
 
     def main(self) -> int:
@@ -116,6 +119,7 @@ Commands = Union[
 
 def main(args: list[str] | None = None) -> int:
     """Parse ``args`` (default: sys.argv) and run the command; returns the exit status."""
+    args = [_current_spelling(arg) for arg in (sys.argv[1:] if args is None else args)]
     command = tyro.cli(Commands, args=args, prog="datagen", config=(tyro.conf.OmitSubcommandPrefixes,))
     try:
         check_options(command)
@@ -124,6 +128,12 @@ def main(args: list[str] | None = None) -> int:
         print(f"datagen: error: {error}", file=sys.stderr)
         return 1
     return result if isinstance(result, int) else 0
+
+
+def _current_spelling(arg: str) -> str:
+    """``--out`` / ``--out=DIR`` as ``--output-dir`` / ``--output-dir=DIR``; every other argument unchanged."""
+    name, sep, value = arg.partition("=")
+    return LEGACY_SPELLINGS.get(name, name) + sep + value if name in LEGACY_SPELLINGS else arg
 
 
 def entrypoint() -> None:

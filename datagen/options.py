@@ -36,7 +36,6 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "num_times": (lambda v: v >= 2, "must be at least 2 (a 4D dataset needs motion)"),
     "supersample": (lambda v: v >= 1, "must be at least 1 (1: off)"),
     "max_test_frames": (_optional(lambda v: v >= 0), "must be 0 or more"),
-    "out": (lambda v: Path(v).is_dir() or not Path(v).exists(), "is an existing file; pass a directory path"),
     "output_dir": (lambda v: Path(v).is_dir() or not Path(v).exists(), "is an existing file; pass a directory path"),
 }
 """Field name -> (accepts the value, what it must be)."""

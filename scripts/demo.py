@@ -53,7 +53,7 @@ class Demo:
         data = out / "data"
         run(
             "1/4 synthetic dataset (63 pseudo-labels on the SV3D orbits + 36 ground-truth views)",
-            [BIN / "datagen", "synthetic", "--out", data, "--seed", self.seed, "--resolution", self.resolution]
+            [BIN / "datagen", "synthetic", "--output-dir", data, "--seed", self.seed, "--resolution", self.resolution]
             + ["--inconsistency", self.inconsistency],
         )
         run(

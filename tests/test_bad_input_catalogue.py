@@ -291,8 +291,9 @@ OPTION_CASES = {
     "convert-softness-nan": (CONVERT + ["--key-softness", "nan"], "--key-softness nan: must be a finite number"),
     "convert-fov-inf": (CONVERT + ["--fov-deg", "inf"], "--fov-deg inf"),
     "convert-output-is-a-file": (CONVERT[:-1] + ["{tmp}/file"], "--output-dir {tmp}/file: is an existing file"),
-    "synthetic-resolution-0": (["synthetic", "--out", "{tmp}/s", "--resolution", "0"], "--resolution 0"),
-    "synthetic-out-is-a-file": (["synthetic", "--out", "{tmp}/file"], "--out {tmp}/file: is an existing file"),
+    "synthetic-resolution-0": (["synthetic", "--output-dir", "{tmp}/s", "--resolution", "0"], "--resolution 0"),
+    "synthetic-output-is-a-file": (["synthetic", "--output-dir", "{tmp}/file"], "--output-dir {tmp}/file: is an"),
+    "synthetic-out-alias": (["synthetic", "--out", "{tmp}/file"], "--output-dir {tmp}/file: is an existing file"),
     "blender-max-test-negative": (BLENDER + ["--max-test-frames", "-1"], "--max-test-frames -1: must be 0 or more"),
     "blender-not-a-blender-folder": (BLENDER, "no transforms_train.json"),
 }

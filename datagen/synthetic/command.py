@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
-from datagen.synthetic.inconsistency import InconsistencyConfig, Level
+import tyro
+
+from datagen.synthetic.inconsistency import InconsistencyConfig
 
 
 @dataclass
@@ -18,7 +20,7 @@ class Synthetic:
     a time x 16-view SyncDreamer matrix + clean held-out views and times + the front-view input video.
     """
 
-    out: Path
+    output_dir: Path
     """Dataset directory to write."""
     seed: int = 3
     """Seed of the object (layout, textures, motion) and of the inconsistencies."""
@@ -28,32 +30,14 @@ class Synthetic:
     """Square image size in pixels (default: 256 for 3D, 128 for 4D)."""
     num_times: int = 17
     """4D only: training times spread over [0, 1]."""
-    inconsistency: Level = "medium"
-    """Preset strength of every inconsistency kind; the per-kind options below override it."""
-    warp: Optional[float] = None
-    """Peak smooth displacement of the object at the back view, in pixels at 256 px."""
-    phantom: Optional[float] = None
-    """Probability (0..1) at the back view that a label shows an extra part."""
-    color_drift: Optional[float] = None
-    """Peak relative colour gain/offset drift per view (smooth in azimuth)."""
-    unseen_texture: Optional[float] = None
-    """Blend (0..1) of an invented texture on the side the input view never saw, at the back view."""
-    flicker: Optional[float] = None
-    """Standard deviation of the per-frame brightness/colour jitter."""
+    inconsistency: Annotated[InconsistencyConfig, tyro.conf.OmitArgPrefixes] = field(
+        default_factory=InconsistencyConfig
+    )
+    """Seeded label inconsistencies: --inconsistency (preset level), then per-kind overrides (--warp, ...)."""
     supersample: int = 2
     """Anti-aliasing sub-samples per axis on silhouette pixels (1: off)."""
     overwrite: bool = False
-    """Replace an existing dataset at --out."""
-
-    def inconsistency_config(self) -> InconsistencyConfig:
-        return InconsistencyConfig(
-            level=self.inconsistency,
-            warp=self.warp,
-            phantom=self.phantom,
-            color_drift=self.color_drift,
-            unseen_texture=self.unseen_texture,
-            flicker=self.flicker,
-        )
+    """Replace an existing dataset at --output-dir."""
 
     def main(self) -> Path:
         """Writes the dataset and prints where and how long it took."""
@@ -63,20 +47,20 @@ class Synthetic:
         start = time.perf_counter()
         if self.dynamic:
             path = make_dynamic_dataset(
-                self.out,
+                self.output_dir,
                 seed=self.seed,
                 resolution=self.resolution or 128,
                 num_times=self.num_times,
-                inconsistency=self.inconsistency_config(),
+                inconsistency=self.inconsistency,
                 overwrite=self.overwrite,
                 supersample=self.supersample,
             )
         else:
             path = make_static_dataset(
-                self.out,
+                self.output_dir,
                 seed=self.seed,
                 resolution=self.resolution or 256,
-                inconsistency=self.inconsistency_config(),
+                inconsistency=self.inconsistency,
                 overwrite=self.overwrite,
                 supersample=self.supersample,
             )

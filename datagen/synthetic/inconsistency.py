@@ -16,10 +16,11 @@ Everything but `unseen_texture` is scaled by `view_ramp(azimuth)` = sin^2(azimut
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Literal, Optional
+from typing import Annotated, Literal, Optional
 
 import cv2
 import numpy as np
+import tyro
 from jaxtyping import Float
 
 from datagen.synthetic.animation import axis_angle_matrix
@@ -45,7 +46,8 @@ WARP_REFERENCE_RESOLUTION = 256
 class InconsistencyConfig:
     """How wrong the pseudo-labels are: a preset level with optional per-kind overrides."""
 
-    level: Level = "medium"
+    # spelled --inconsistency on the command line, where `datagen synthetic` nests this config without a prefix
+    level: Annotated[Level, tyro.conf.arg(name="inconsistency")] = "medium"
     """Preset for every kind (none | low | medium | high); the per-kind fields below override it."""
     warp: Optional[float] = None
     """Peak smooth displacement of the object, in pixels at 256 px (scaled with resolution), at the back view."""

@@ -56,7 +56,7 @@ def _check_arguments(out_dir: Path, resolution: int, overwrite: bool, even: bool
         need = "an even number >= 16 (the input video is H.264)" if even else "at least 16"
         raise ValueError(f"resolution={resolution}: must be {need}")
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
-        raise FileExistsError(f"{out_dir} exists and is not empty; choose another --out or pass --overwrite")
+        raise FileExistsError(f"{out_dir} exists and is not empty; choose another --output-dir or pass --overwrite")
 
 
 def _perturbation_record(perturbation: FramePerturbation) -> dict:

@@ -50,7 +50,7 @@ def test_validate_reports_json_position(dataset, capsys):
 
 @pytest.mark.parametrize("command", [["image-to-3d", "--image", "a.png"], ["video-to-4d", "--video", "a.mp4"]])
 def test_generators_not_in_this_release(command, tmp_path, capsys):
-    assert main([*command, "--out", str(tmp_path / "o")]) == 2
+    assert main([*command, "--output-dir", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "not implemented yet in this release" in err and "datagen convert" in err
     assert not (tmp_path / "o").exists()
@@ -86,4 +86,6 @@ def test_help_lists_subcommands_and_options(capsys):
     assert "--key-tolerance" in text and "--elevation-deg" in text and "{t}_{v}.png" in text
     with pytest.raises(SystemExit):
         main(["synthetic", "--help"])
-    assert "--dynamic" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "--dynamic" in text and "--output-dir" in text and "--inconsistency {" in text and "--warp" in text
+    assert "--out " not in text and "--out," not in text  # the old spelling works but is not advertised

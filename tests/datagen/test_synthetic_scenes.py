@@ -152,7 +152,12 @@ def test_generated_data_parser_gives_camera_times(dynamic_dir):
 
 
 def test_command_line_dataclass_writes_a_dataset(tmp_path, capsys):
-    command = Synthetic(out=tmp_path / "cli", seed=5, resolution=24, inconsistency="high", phantom=0.0)
+    command = Synthetic(
+        output_dir=tmp_path / "cli",
+        seed=5,
+        resolution=24,
+        inconsistency=InconsistencyConfig(level="high", phantom=0.0),
+    )
     path = command.main()
     assert "wrote synthetic 3D dataset" in capsys.readouterr().out
     generator = _transforms(path)["generator"]
@@ -163,8 +168,8 @@ def test_command_line_dataclass_writes_a_dataset(tmp_path, capsys):
 def test_command_line_flags_parse_into_the_dataclass():
     import tyro
 
-    args = ["--out", "x", "--dynamic", "--inconsistency", "low", "--phantom", "0.5", "--num-times", "9"]
+    args = ["--output-dir", "x", "--dynamic", "--inconsistency", "low", "--phantom", "0.5", "--num-times", "9"]
     command = tyro.cli(Synthetic, args=args)
     assert command.dynamic and command.num_times == 9 and command.resolution is None
-    strengths = command.inconsistency_config().strengths()
+    strengths = command.inconsistency.strengths()
     assert strengths["phantom"] == 0.5 and strengths["warp"] == InconsistencyConfig(level="low").strengths()["warp"]

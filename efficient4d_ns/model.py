@@ -91,7 +91,7 @@ class Efficient4DModel(CpuSafeSplatfactoModel):
         self.loss_weights = normalised_weights(self.config.lambda_rgb, self.config.lambda_ssim)
         metadata = self.kwargs.get("metadata") or {}
         # Confidence maps of the training images, put there by the datamanager (for the viewer output).
-        self.__dict__["train_confidence"] = metadata.get("confidence")
+        self.train_confidence: Optional[Dict[str, Tensor]] = metadata.get("confidence")
 
     # ---- parameters ------------------------------------------------------------------------------------------
     def make_gaussian_params(self, generator: torch.Generator) -> Dict[str, nn.Parameter]:

@@ -10,7 +10,7 @@ It stays a ``SplatfactoModel`` because ``ns-export gaussian-splat`` and the view
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Literal, Mapping, Optional, Tuple, Type
+from typing import Dict, Literal, Mapping, NamedTuple, Optional, Tuple, Type
 
 import torch
 from gsplat.strategy import DefaultStrategy
@@ -77,6 +77,13 @@ def camera_to_viewmat_K(
     return w2c_cv, K
 
 
+class FixedNetwork(NamedTuple):
+    """A pretrained network a model uses but does not own: not a submodule, so it is absent from checkpoints (runs
+    load whether or not its weights are on disk) and ``.to()`` leaves it alone (``lpips_distance`` moves it)."""
+
+    net: Optional[nn.Module]
+
+
 class CpuSafeSplatfactoModel(SplatfactoModel):
     """Splatfacto rendering through ``splatcore.rasterize``; runs on CPU, offline, and on CUDA via gsplat.
 
@@ -88,8 +95,13 @@ class CpuSafeSplatfactoModel(SplatfactoModel):
     config: CpuSafeSplatfactoModelConfig
 
     def __init__(self, *args, lpips_net: Optional[nn.Module] = None, **kwargs):
-        self.__dict__["_injected_lpips"] = lpips_net  # not a submodule: kept out of checkpoints
+        self._lpips = FixedNetwork(lpips_net)  # set before nn.Module.__init__, which calls populate_modules
         super().__init__(*args, **kwargs)
+
+    @property
+    def lpips_metric(self) -> Optional[nn.Module]:
+        """The LPIPS network of the metrics (and of rigi-splat's loss), or None where it is omitted."""
+        return self._lpips.net
 
     # ---- set-up ----------------------------------------------------------------------------------------------
     def populate_modules(self) -> None:
@@ -100,8 +112,10 @@ class CpuSafeSplatfactoModel(SplatfactoModel):
 
         self.psnr = PeakSignalNoiseRatio(data_range=1.0)
         self.ssim = SSIM(data_range=1.0, size_average=True, channel=3)
-        # Kept out of the module tree: not saved in checkpoints, so they load whether or not weights exist.
-        self.__dict__["lpips_metric"] = self._injected_lpips or self._load_eval_lpips()
+        if self._lpips.net is None:
+            self._lpips = FixedNetwork(self.load_lpips_metric())
+        self.info: Dict = {}
+        """Rasterizer meta of the last render, for the densification strategy."""
         self.step = 0
         self.crop_box = None
         if self.config.background_color == "random":
@@ -145,7 +159,8 @@ class CpuSafeSplatfactoModel(SplatfactoModel):
             verbose=c.verbose_strategy,
         )
 
-    def _load_eval_lpips(self) -> Optional[nn.Module]:
+    def load_lpips_metric(self) -> Optional[nn.Module]:
+        """The pretrained LPIPS network of the eval metric; None (with a notice) when its weights are absent."""
         if self.config.eval_lpips_net == "none":
             return None
         from splatcore.lpips import MissingWeightsError, load_lpips

@@ -74,11 +74,6 @@ class RigiSplatModel(CpuSafeSplatfactoModel):
     config: RigiSplatModelConfig
 
     def populate_modules(self) -> None:
-        if self.config.lpips_lambda > 0 and self._injected_lpips is None:
-            from splatcore.lpips import load_lpips
-
-            # Stops at set-up with the file name and the fix when the backbone is absent; never a random net.
-            self.__dict__["_injected_lpips"] = load_lpips(self.config.lpips_net)
         if self.config.export_model == 2 and not self.config.dual_model:
             raise ValueError("export_model 2 needs dual_model True (a single-model run has no second set)")
         super().populate_modules()
@@ -89,8 +84,18 @@ class RigiSplatModel(CpuSafeSplatfactoModel):
             self.gauss_params_2 = nn.ParameterDict(self.make_gaussian_params(generator))
             self.strategy_2 = self.make_strategy()
             self.strategy_state_2 = self.strategy_2.initialize_state(scene_scale=self.config.scene_extent)
+            self.info_2: Dict = {}
         # Render the twin outside training too (rgb_2, uncertainty); a turntable of set 1 turns it off.
         self.render_twin = True
+
+    def load_lpips_metric(self) -> Optional[nn.Module]:
+        """The loss's LPIPS network when the loss uses it (also the metric's)."""
+        if self.config.lpips_lambda > 0:
+            from splatcore.lpips import load_lpips
+
+            # Stops at set-up with the file name and the fix when the backbone is absent; never a random net.
+            return load_lpips(self.config.lpips_net)
+        return super().load_lpips_metric()
 
     # ---- the exported set ------------------------------------------------------------------------------------
     def exported_params(self) -> nn.ParameterDict:

@@ -78,3 +78,12 @@ def test_checkpoints_with_numpy_learning_rates_load_safely(tmp_path):
     torch.save({"lr": np.float64(1e-3), "steps": np.int64(4)}, path)
     loaded = torch.load(path, map_location="cpu", weights_only=True)
     assert loaded["lr"] == 1e-3 and loaded["steps"] == 4
+
+
+def test_an_injected_lpips_network_is_used_but_never_saved():
+    from tests.rigi_ns.test_model import _model, _random_lpips
+
+    model = _model(num_random=10)
+    assert model.lpips_metric is _random_lpips()
+    assert not any("lpips" in key for key in model.state_dict())
+    assert model.info == {} and model.info_2 == {}  # set up before the first render

@@ -110,7 +110,7 @@ def make_static_dataset(
     eval_views = rigi_eval_views(seed=seed, radius=SV3D_RADIUS)
     plan = plan_perturbations(strengths, np.array([v.azimuth_deg for v in orbit_views]), seed, resolution)[0]
 
-    # Frames are handed over as PNG bytes: OpenCV encodes several times faster than the default encoder.
+    # Frames are handed over as PNG bytes (extra_files), so the renders are not all held in memory until writing.
     frames: list[FrameRecord] = []
     extra_files: dict[str, bytes] = {}
     sheet_pairs: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
@@ -123,7 +123,7 @@ def make_static_dataset(
             FrameRecord(
                 file_path=f"images/{name}",
                 c2w_gl=c2w_gl,
-                image=None,  # encoded below with the faster PNG encoder
+                image=None,  # its PNG bytes go into extra_files below
                 split="train",
                 azimuth_deg=float(view.azimuth_deg),
                 elevation_deg=float(view.elevation_deg),
@@ -246,7 +246,7 @@ def make_dynamic_dataset(
     bar = tqdm(total=total, desc="synthetic 4D", unit="view", disable=not progress)
 
     def add_frame(name, c2w_gl, image, split, azimuth, elevation, time, view=None, extra=None):
-        # Frames are handed over as PNG bytes: OpenCV encodes several times faster than the default encoder.
+        # Frames are handed over as PNG bytes, so the renders are not all held in memory until writing.
         extra_files[f"images/{name}"] = encode_png(image)
         frames.append(
             FrameRecord(

@@ -22,6 +22,7 @@ import math
 from typing import NamedTuple, Optional
 
 import torch
+from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
 from splatcore._tile_layout import (
@@ -44,11 +45,11 @@ _SENTINEL_LOG_ALPHA = -1e4  # padding rows of a chunk: exp() underflows to exact
 class _Chunk(NamedTuple):
     """What the backward pass needs from one forward chunk."""
 
-    tiles: Tensor  # [A] tile ids
-    idx: Tensor  # [A, K] rows of the per-intersection arrays (sentinel row for padding)
-    weights: Tensor  # [A, P, K] alpha_i T_i, zero where not composited
-    next_t: Tensor  # [A, P, K] T after each Gaussian, zero from the terminating one on
-    clamped: Optional[Tensor]  # [A, P, K] bool, alpha hit the 0.999 clamp (None when nowhere)
+    tiles: Int[Tensor, "A"]  # tile ids
+    idx: Int[Tensor, "A K"]  # rows of the per-intersection arrays (sentinel row for padding)
+    weights: Float[Tensor, "A P K"]  # alpha_i T_i, zero where not composited
+    next_t: Float[Tensor, "A P K"]  # T after each Gaussian, zero from the terminating one on
+    clamped: Optional[Bool[Tensor, "A P K"]]  # alpha hit the 0.999 clamp (None when nowhere)
 
 
 def _alpha_floor(dtype: torch.dtype) -> float:
@@ -57,7 +58,9 @@ def _alpha_floor(dtype: torch.dtype) -> float:
     return float(torch.nextafter(one_255, torch.zeros_like(one_255)))
 
 
-def _chunk_weights(coeffs_chunk: Tensor, feats: Tensor, t_in: Tensor, alpha_floor: float):
+def _chunk_weights(
+    coeffs_chunk: Float[Tensor, "A K 6"], feats: Float[Tensor, "P 6"], t_in: Float[Tensor, "A P"], alpha_floor: float
+):
     """Compositing weights of one chunk for all its pixels.
 
     Args:
@@ -253,7 +256,9 @@ def _pair_grads(g_coeffs, g_colors_isect, means2d, conics, opacities, flatten_id
     return g_means2d, g_conics, g_colors, g_opac
 
 
-def _abs_mean_grads(k: Tensor, g_log: Tensor, feats: Tensor) -> Tensor:
+def _abs_mean_grads(
+    k: Float[Tensor, "A K 6"], g_log: Float[Tensor, "A P K"], feats: Float[Tensor, "P 6"]
+) -> Float[Tensor, "AK 2"]:
     """Sum over pixels of |d loss / d mean2d| ([A*K, 2]) from g_log [A, P, K]; gsplat's ``absgrad`` statistic.
 
     d log alpha / d mean_x = -(a dx + b dy) = 2 k0 u + k1 v + k3 (dx = mean - pixel), likewise for y.
@@ -267,18 +272,18 @@ def _abs_mean_grads(k: Tensor, g_log: Tensor, feats: Tensor) -> Tensor:
 
 
 def composite_tiles(
-    means2d: Tensor,
-    conics: Tensor,
-    colors: Tensor,
-    opacities: Tensor,
-    backgrounds: Optional[Tensor],
-    flatten_ids: Tensor,
-    isect_tiles: Tensor,
-    tile_offsets: Tensor,
+    means2d: Float[Tensor, "CN 2"],
+    conics: Float[Tensor, "CN 3"],
+    colors: Float[Tensor, "CN D"],
+    opacities: Float[Tensor, "CN"],
+    backgrounds: Optional[Float[Tensor, "C D"]],
+    flatten_ids: Int[Tensor, "M"],
+    isect_tiles: Int[Tensor, "M"],
+    tile_offsets: Int[Tensor, "tiles+1"],
     grid: TileGrid,
     chunk: int = 32,
     absgrad_target: Optional[Tensor] = None,
-) -> tuple[Tensor, Tensor]:
+) -> tuple[Float[Tensor, "C H W D"], Float[Tensor, "C H W 1"]]:
     """Composite camera/Gaussian pairs into images (differentiable in means2d, conics, colors, opacities, bg).
 
     Args:

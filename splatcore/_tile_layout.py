@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
+from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
 
@@ -27,7 +28,7 @@ class TileGrid(NamedTuple):
         return self.tile_size * self.tile_size
 
 
-def pixel_features(tile_size: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+def pixel_features(tile_size: int, dtype: torch.dtype, device: torch.device) -> Float[Tensor, "P 6"]:
     """[P, 6] monomials [u^2, uv, v^2, u, v, 1] of tile-local pixel centres (row-major pixels).
 
     (u, v) is the pixel centre (x + 0.5, y + 0.5) minus the tile centre, so |u|, |v| < tile_size / 2.
@@ -38,7 +39,9 @@ def pixel_features(tile_size: int, dtype: torch.dtype, device: torch.device) -> 
     return torch.stack([u * u, u * v, v * v, u, v, torch.ones_like(u)], dim=-1)
 
 
-def tile_centres(tile_ids: Tensor, grid: TileGrid, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+def tile_centres(
+    tile_ids: Int[Tensor, "M"], grid: TileGrid, dtype: torch.dtype
+) -> tuple[Float[Tensor, "M"], Float[Tensor, "M"]]:
     """Pixel-space centres (x, y) of global tile ids."""
     in_image = tile_ids % (grid.tile_width * grid.tile_height)
     cx = (in_image % grid.tile_width).to(dtype) * grid.tile_size + 0.5 * grid.tile_size
@@ -46,7 +49,9 @@ def tile_centres(tile_ids: Tensor, grid: TileGrid, dtype: torch.dtype) -> tuple[
     return cx, cy
 
 
-def log_alpha_coeffs(mu: Tensor, mv: Tensor, conics: Tensor, log_opac: Tensor) -> Tensor:
+def log_alpha_coeffs(
+    mu: Float[Tensor, "M"], mv: Float[Tensor, "M"], conics: Float[Tensor, "M 3"], log_opac: Float[Tensor, "M"]
+) -> Float[Tensor, "M 6"]:
     """[M, 6] coefficients k such that ``log(o exp(-sigma)) = pixel_features . k``.
 
     Args:
@@ -60,7 +65,7 @@ def log_alpha_coeffs(mu: Tensor, mv: Tensor, conics: Tensor, log_opac: Tensor) -
     return torch.stack([-0.5 * a, -b, -0.5 * c, a * mu + b * mv, b * mu + c * mv, log_opac - quad], dim=-1)
 
 
-def image_to_tiles(img: Tensor, grid: TileGrid) -> Tensor:
+def image_to_tiles(img: Float[Tensor, "C H W D"], grid: TileGrid) -> Float[Tensor, "tiles P D"]:
     """[C, H, W, D] -> [tiles, P, D] (zero padded to whole tiles)."""
     ts, tw, th = grid.tile_size, grid.tile_width, grid.tile_height
     n_ch = img.shape[-1]
@@ -69,7 +74,7 @@ def image_to_tiles(img: Tensor, grid: TileGrid) -> Tensor:
     return tiles.reshape(grid.n_tiles, ts * ts, n_ch)
 
 
-def tiles_to_image(tiles: Tensor, grid: TileGrid) -> Tensor:
+def tiles_to_image(tiles: Float[Tensor, "tiles P D"], grid: TileGrid) -> Float[Tensor, "C H W D"]:
     """[tiles, P, D] -> [C, H, W, D] (padding cropped)."""
     ts, tw, th = grid.tile_size, grid.tile_width, grid.tile_height
     n_ch = tiles.shape[-1]
@@ -77,7 +82,7 @@ def tiles_to_image(tiles: Tensor, grid: TileGrid) -> Tensor:
     return img.reshape(grid.n_cams, th * ts, tw * ts, n_ch)[:, : grid.height, : grid.width]
 
 
-def valid_pixels(grid: TileGrid, device: torch.device) -> Tensor:
+def valid_pixels(grid: TileGrid, device: torch.device) -> Bool[Tensor, "tiles P"]:
     """[tiles, P] bool mask of tile pixels that lie inside the image."""
     ones = torch.ones(grid.n_cams, grid.height, grid.width, 1, device=device)
     return image_to_tiles(ones, grid)[:, :, 0] > 0

@@ -40,9 +40,9 @@ from datagen.synthetic.raycast import to_uint8
 from datagen.synthetic.views import ObjectRenderer
 
 GENERATOR_VERSION = 1
+"""Bumped whenever the same arguments would produce different images."""
 PREVIEW_TILE_PX = 160
 """Largest tile size of the contact sheets (they are previews, not data)."""
-"""Bumped whenever the same arguments would produce different images."""
 HELD_OUT_VIEW_AZIMUTH_OFFSET_DEG = 11.25
 """Held-out 4D test views sit halfway between two SyncDreamer views."""
 HELD_OUT_VIEW_ELEVATIONS_DEG = (15.0, 45.0)

@@ -50,6 +50,18 @@ def test_rigi_trainer_config_survives_yaml_round_trip_and_defaults(name):
     assert config.pipeline.datamanager.cache_images == "gpu"  # "cpu" pins memory, which fails without CUDA
 
 
+@pytest.mark.parametrize("name", ["efficient4d", "efficient4d-cpu"])
+def test_efficient4d_trainer_config_survives_yaml_round_trip_and_defaults(name):
+    config = _specs()[name].config
+    restored = yaml.load(yaml.dump(config), Loader=yaml.Loader)  # how nerfstudio writes/reads config.yml
+    assert restored == config
+    from efficient4d_ns.datamanager import E4DDataManagerConfig
+
+    assert isinstance(restored.pipeline.datamanager, E4DDataManagerConfig)
+    assert restored.optimizers.keys() == config.optimizers.keys() and "quats_r" in restored.optimizers
+    assert config.machine.device_type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def test_paper_preset_defaults():
     model = _specs()["rigi-splat"].config.pipeline.model
     config = _specs()["rigi-splat"].config

@@ -11,9 +11,6 @@ axes, see ``datagen.cameras``) and the optional keys ``azimuth_deg elevation_deg
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +30,7 @@ from datagen.validate import (
     summarize_dataset,
     validate_dataset,
 )
+from splatcore.atomic import atomic_directory
 
 __all__ = [
     "DatasetError",
@@ -225,10 +223,7 @@ def write_dataset(
     meta = _transforms_json(frames, intrinsics, generator)
     text = json.dumps(meta, indent=2, allow_nan=False)  # before any file is written: a JSON error leaves nothing
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
-        tmp_dir.chmod(0o777 & ~_current_umask())  # mkdtemp makes it private; a dataset gets normal permissions
+    with atomic_directory(out_dir, replace=out_dir.exists()) as tmp_dir:
         for frame in frames:
             if frame.image is not None:
                 _write_bytes(tmp_dir, frame.file_path, encode_png(frame.image, frame.file_path))
@@ -238,34 +233,7 @@ def write_dataset(
         problems = validate_dataset(tmp_dir, check_pixels=False)  # we just encoded the pixels ourselves
         if problems:
             raise DatasetError(out_dir, problems)
-        _swap_into_place(tmp_dir, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-        raise
     return out_dir
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _swap_into_place(tmp_dir: Path, out_dir: Path) -> None:
-    """Rename ``tmp_dir`` to ``out_dir``, moving an existing ``out_dir`` aside first and deleting it after."""
-    old_dir = None
-    if out_dir.exists():
-        old_dir = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-        os.replace(out_dir, old_dir / "data")
-    try:
-        os.replace(tmp_dir, out_dir)
-    except BaseException:
-        if old_dir is not None:  # put the previous dataset back
-            os.replace(old_dir / "data", out_dir)
-            old_dir.rmdir()
-        raise
-    if old_dir is not None:
-        shutil.rmtree(old_dir, ignore_errors=True)
 
 
 def _optional(entry: dict, key: str, kind):

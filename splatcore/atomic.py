@@ -42,15 +42,43 @@ def atomic_file(path: Path) -> Iterator[Path]:
 
 
 @contextmanager
-def atomic_directory(path: Path) -> Iterator[Path]:
-    """Yield a temporary folder beside `path`; rename it to `path` on success (which must not exist yet)."""
+def atomic_directory(path: Path, replace: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder beside `path` (hidden, ``.<name>.tmp-XXXX``); rename it to `path` on success.
+
+    An interrupted process leaves only the hidden temporary folder, never one that looks complete.
+
+    Args:
+        path: the folder to publish.
+        replace: an existing `path` is moved aside, the new folder renamed into place, and the old one deleted
+            (restored if the rename fails). Without it `path` must not exist or be empty.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
         yield tmp
         tmp.chmod(0o777 & ~current_umask())
-        os.replace(tmp, path)
+        if replace:
+            _swap_into_place(tmp, path)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _swap_into_place(tmp_dir: Path, out_dir: Path) -> None:
+    """Rename ``tmp_dir`` to ``out_dir``, moving an existing ``out_dir`` aside first and deleting it after."""
+    old_dir = None
+    if out_dir.exists():
+        old_dir = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+        os.replace(out_dir, old_dir / "data")
+    try:
+        os.replace(tmp_dir, out_dir)
+    except BaseException:
+        if old_dir is not None:  # put the previous folder back
+            os.replace(old_dir / "data", out_dir)
+            old_dir.rmdir()
+        raise
+    if old_dir is not None:
+        shutil.rmtree(old_dir, ignore_errors=True)

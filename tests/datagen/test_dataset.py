@@ -9,6 +9,7 @@ from PIL import Image
 import datagen.dataset as dataset_module
 from datagen.cameras import c2w_gl_from_spherical, intrinsics_from_fov
 from datagen.dataset import DatasetError, FrameRecord, encode_png, read_dataset, write_dataset
+from splatcore.atomic import current_umask
 
 
 def make_frames(count=4, size=8, channels=4, seed=0):
@@ -67,7 +68,7 @@ def test_empty_existing_directory_is_fine_and_permissions_are_normal(tmp_path):
     (tmp_path / "ds").mkdir()
     write_dataset(tmp_path / "ds", make_frames(), intrinsics_from_fov(33.8, 8, 8), {})
     assert (tmp_path / "ds/transforms.json").is_file()
-    assert (tmp_path / "ds").stat().st_mode & 0o055 == 0o055 & ~dataset_module._current_umask()
+    assert (tmp_path / "ds").stat().st_mode & 0o055 == 0o055 & ~current_umask()
 
 
 def test_overwrite_never_replaces_a_directory_that_is_not_a_dataset(tmp_path):
@@ -102,7 +103,7 @@ def test_killed_process_leaves_only_hidden_temp_without_transforms(tmp_path, mon
         raise SystemExit  # stands in for a kill: we inspect the state before cleanup
 
     monkeypatch.setattr(dataset_module, "_write_bytes", die)
-    monkeypatch.setattr(dataset_module.shutil, "rmtree", lambda *a, **k: None)  # no cleanup, as after a kill
+    monkeypatch.setattr("splatcore.atomic.shutil.rmtree", lambda *a, **k: None)  # no cleanup, as after a kill
     with pytest.raises(SystemExit):
         write_dataset(tmp_path / "ds", make_frames(), intrinsics_from_fov(33.8, 8, 8), {})
     assert not (tmp_path / "ds").exists()

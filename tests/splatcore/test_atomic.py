@@ -46,3 +46,17 @@ def test_atomic_directory_publishes_whole_or_nothing(tmp_path):
         (tmp / "x.png").write_bytes(b"1")
         raise RuntimeError("crash")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pngs"]
+
+
+def test_atomic_directory_replace_swaps_or_keeps_the_old_folder(tmp_path):
+    target = tmp_path / "ds"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    with pytest.raises(RuntimeError), atomic_directory(target, replace=True) as tmp:
+        (tmp / "new.txt").write_text("new")
+        raise RuntimeError("crash")
+    assert [p.name for p in target.iterdir()] == ["old.txt"]
+    with atomic_directory(target, replace=True) as tmp:
+        (tmp / "new.txt").write_text("new")
+    assert [p.name for p in target.iterdir()] == ["new.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["ds"]  # no temp or old siblings left

@@ -1,6 +1,7 @@
 """Write frame sequences as GIF or MP4 (imageio; MP4 through imageio-ffmpeg), atomically."""
 
 from pathlib import Path
+from typing import Optional
 
 import imageio.v2 as imageio
 import numpy as np
@@ -17,11 +18,18 @@ def _to_uint8(frame: np.ndarray) -> np.ndarray:
     return frame[..., :3]
 
 
-def write_video(path: Path, frames: list[np.ndarray] | np.ndarray, fps: float = 15.0) -> Path:
+def write_video(
+    path: Path,
+    frames: list[np.ndarray] | np.ndarray,
+    fps: float = 15.0,
+    mp4_quality: Optional[float] = None,
+    mp4_block_size: int = 2,
+) -> Path:
     """Write frames ([H, W, 3|4] or [H, W], uint8 or float in [0, 1]) to `path`; the suffix picks the format.
 
-    `.gif` loops forever; `.mp4` is H.264 (frame sizes are padded to even numbers by imageio-ffmpeg's block size of
-    2 so every player accepts them). The file is written to a temporary sibling and renamed when complete.
+    `.gif` loops forever; `.mp4` is H.264 (frame sizes are padded to multiples of `mp4_block_size`; the default 2
+    gives even sizes, which every player accepts; 1 keeps the frame size). `mp4_quality` is imageio-ffmpeg's 0..10
+    scale (None: its default). The file is written to a temporary sibling and renamed when complete.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -34,7 +42,10 @@ def write_video(path: Path, frames: list[np.ndarray] | np.ndarray, fps: float = 
         if suffix == ".gif":
             imageio.mimsave(tmp, images, format="GIF", duration=1000.0 / fps, loop=0)
         else:
-            with imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264", macro_block_size=2) as writer:
+            quality = {} if mp4_quality is None else {"quality": mp4_quality}
+            with imageio.get_writer(
+                tmp, format="FFMPEG", fps=fps, codec="libx264", macro_block_size=mp4_block_size, **quality
+            ) as writer:
                 for image in images:
                     writer.append_data(image)
     return path

@@ -339,12 +339,9 @@ def dynamic_contact_sheet(
 
 
 def encode_mp4(frames: list[np.ndarray], fps: float) -> bytes:
-    """[T] x [H, W, 3] uint8 RGB -> H.264 MP4 bytes (through imageio-ffmpeg and a temporary file)."""
-    import imageio.v2 as imageio
+    """[T] x [H, W, 3] uint8 RGB -> H.264 MP4 bytes at the frames' own size (through a temporary file)."""
+    from splatcore.video import write_video
 
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "video.mp4"
-        with imageio.get_writer(path, fps=fps, codec="libx264", macro_block_size=1, quality=8) as writer:
-            for frame in frames:
-                writer.append_data(frame)
+        path = write_video(Path(tmp) / "video.mp4", frames, fps, mp4_quality=8, mp4_block_size=1)
         return path.read_bytes()

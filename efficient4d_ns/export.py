@@ -24,8 +24,7 @@ from torch import Tensor
 from efficient4d_ns import gaussians4d as g4
 from splatcore.atomic import atomic_file
 from splatcore.ply import SplatPly, write_splat_ply
-
-SH_C0 = 0.28209479177387814
+from splatcore.sh import SH_C0
 
 
 def splats_at_time(

@@ -14,11 +14,10 @@ import torch
 from jaxtyping import Float
 from torch import Tensor, nn
 
+from splatcore.sh import SH_C0
+
 GAUSSIAN_KEYS = ("means", "scales", "quats", "features_dc", "features_rest", "opacities")
 """Per-Gaussian parameter names, as splatfacto, its exporter and gsplat's strategy ops expect them."""
-
-SH_C0 = 0.28209479177387814
-"""Zeroth spherical-harmonic basis constant."""
 
 
 def random_quats(num: int, generator: torch.Generator) -> Float[Tensor, "N 4"]:

@@ -12,6 +12,9 @@ from torch import Tensor
 
 MAX_SH_DEGREE = 4
 
+SH_C0 = 0.28209479177387814
+"""The degree-0 basis value 1 / (2 sqrt(pi)): colour = 0.5 + SH_C0 * DC coefficient (3DGS files, splatfacto)."""
+
 
 def num_sh_bases(degree: int) -> int:
     """Number of SH coefficients for a degree: ``(degree + 1) ** 2``."""
@@ -30,7 +33,7 @@ def sh_bases(degree: int, dirs_unit: Tensor) -> Tensor:
     """
     if not 0 <= degree <= MAX_SH_DEGREE:
         raise ValueError(f"sh degree must be in 0..{MAX_SH_DEGREE}, got {degree}")
-    out = [torch.full_like(dirs_unit[..., 0], 0.2820947917738781)]
+    out = [torch.full_like(dirs_unit[..., 0], SH_C0)]
     if degree == 0:
         return torch.stack(out, dim=-1)
     x, y, z = dirs_unit.unbind(-1)

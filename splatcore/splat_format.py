@@ -20,8 +20,8 @@ import numpy as np
 
 from splatcore.atomic import atomic_file
 from splatcore.ply import SplatPly
+from splatcore.sh import SH_C0
 
-SH_C0 = 0.28209479177387814
 ROW_BYTES = 32
 SPLAT_DTYPE = np.dtype(
     [("position", "<f4", (3,)), ("scale", "<f4", (3,)), ("rgba", "u1", (4,)), ("rot", "u1", (4,))], align=False

@@ -64,6 +64,17 @@ def rotation_4d(quats_l: Float[Tensor, "*N 4"], quats_r: Float[Tensor, "*N 4"]) 
     return (left_isoclinic_matrix(quats_l) @ right_isoclinic_matrix(quats_r)).flip(-1, -2)
 
 
+def rotation_scale_4d(
+    log_scales: Float[Tensor, "*N 3"],
+    log_scales_t: Float[Tensor, "*N 1"],
+    quats_l: Float[Tensor, "*N 4"],
+    quats_r: Float[Tensor, "*N 4"],
+) -> Float[Tensor, "*N 4 4"]:
+    """R S with S = diag(exp(log_scales), exp(log_scales_t)): maps standard-normal samples to the 4D Gaussian."""
+    scales = torch.exp(torch.cat([log_scales, log_scales_t], dim=-1))  # [..., 4]
+    return rotation_4d(quats_l, quats_r) * scales[..., None, :]
+
+
 def covariance_4d(
     log_scales: Float[Tensor, "*N 3"],
     log_scales_t: Float[Tensor, "*N 1"],
@@ -71,8 +82,7 @@ def covariance_4d(
     quats_r: Float[Tensor, "*N 4"],
 ) -> Float[Tensor, "*N 4 4"]:
     """Σ = R S Sᵀ Rᵀ with S = diag(exp(log_scales), exp(log_scales_t)) (log standard deviations)."""
-    scales = torch.exp(torch.cat([log_scales, log_scales_t], dim=-1))  # [..., 4]
-    half = rotation_4d(quats_l, quats_r) * scales[..., None, :]  # R S
+    half = rotation_scale_4d(log_scales, log_scales_t, quats_l, quats_r)
     return half @ half.transpose(-1, -2)
 
 

@@ -20,7 +20,7 @@ from gsplat.strategy.ops import _update_param_with_optimizer, duplicate
 from jaxtyping import Float
 from torch import Tensor
 
-from efficient4d_ns.gaussians4d import rotation_4d
+from efficient4d_ns.gaussians4d import rotation_scale_4d
 from nsglue.strategy import NoInitialResetStrategy
 
 TEMPORAL_KEYS = ("times", "scales_t", "quats_r", "features_time")
@@ -38,8 +38,7 @@ def sample_split_offsets(
     noise: Float[Tensor, "2 N 4"],
 ) -> Float[Tensor, "2 N 4"]:
     """Offsets R · diag(s) · ε of two children per Gaussian in (x, y, z, t), given standard-normal noise ε."""
-    scales = torch.exp(torch.cat([log_scales, log_scales_t], dim=-1))  # [N, 4]
-    return torch.einsum("nij,nj,bnj->bni", rotation_4d(quats_l, quats_r), scales, noise)
+    return torch.einsum("nij,bnj->bni", rotation_scale_4d(log_scales, log_scales_t, quats_l, quats_r), noise)
 
 
 @torch.no_grad()

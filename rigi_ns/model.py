@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Dict, List, Literal, Type
+from typing import Dict, List, Literal, Optional, Type
 
 import torch
 from nerfstudio.cameras.cameras import Cameras

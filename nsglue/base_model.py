@@ -1,10 +1,11 @@
-"""A splatfacto that runs on CPU and offline, and the reusable pieces the project's Gaussian models build on.
+"""A splatfacto that runs on CPU and offline: the base class of the project's Gaussian models.
 
 Stock splatfacto (nerfstudio 1.1.5) cannot run without CUDA and network: it moves seed colours and intrinsics to
 ``.cuda()``, calls gsplat's CUDA-only ``rasterization`` directly, and builds a torchmetrics LPIPS that downloads
 AlexNet. This subclass overrides exactly those hooks (``populate_modules``, ``get_outputs``, the image metrics) and
 renders through :func:`splatcore.rasterize`, which uses gsplat on CUDA tensors and a PyTorch renderer elsewhere.
-It stays a ``SplatfactoModel`` because ``ns-export gaussian-splat`` and the viewer check for that class.
+Subclasses choose what to draw for a camera through one hook, ``splats_for_camera``; the render itself (and the
+densification statistics it feeds) stays here. It stays a ``SplatfactoModel`` because ``ns-export gaussian-splat`` and the viewer check for that class.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import trimesh
 
 from splatcore.ply import read_splat_ply
 from splatcore.splat_format import ROW_BYTES, read_splat
@@ -74,3 +75,13 @@ def test_train_then_export_per_timestamp_plys(tmp_path):
         tmp_path,
     )  # fmt: skip
     assert read_splat_ply(tmp_path / "ns" / "splat.ply").count > 0
+    # a mesh of the slice at export_time, fused from the distinct training views
+    script = BIN / "asset-export"
+    asset_export = [str(script)] if script.exists() else [sys.executable, "-m", "nsglue.asset_export"]
+    _run(
+        [*asset_export, "--load-config", str(config), "--output-dir", str(tmp_path / "asset"), "--resolution", "32"],
+        tmp_path,
+    )
+    mesh = trimesh.load(tmp_path / "asset" / "mesh.glb", force="mesh")
+    assert len(mesh.faces) > 0 and mesh.visual.vertex_colors.shape == (len(mesh.vertices), 4)
+    assert read_splat(tmp_path / "asset" / "splat.splat").count > 0

@@ -4,8 +4,9 @@
 
 writes ``mesh.glb`` and ``mesh.obj`` (depth fusion of the model's renders from the training views, see
 `nsglue.mesh`) and ``splat.splat`` (the Gaussians `ns-export gaussian-splat` writes, in the 32-byte format of
-`splatcore.splat_format`). For rigi-splat that is the exported set (`--pipeline.model.export-model`); for efficient4d
-the slice at the model's `export_time`, or at `--time`.
+`splatcore.splat_format`). For rigi-splat the `.splat` holds the exported set (`--pipeline.model.export-model`) and
+the mesh is fused from the `rgb`/`depth` renders, i.e. model 1; for efficient4d both are the slice at the model's
+`export_time`, or at `--time`.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import trimesh
 
 from datagen.synthetic.scenes import InconsistencyConfig, make_static_dataset
 from splatcore.ply import read_splat_ply
-from splatcore.splat_format import read_splat
+from splatcore.splat_format import SH_C0, read_splat
 
 BIN = Path(sys.executable).parent
 
@@ -70,23 +70,33 @@ def test_ns_export_poisson_names_the_mesh_exports(run_config, tmp_path):
     assert "asset-export --load-config" in result.stderr and "--texture-method tsdf" in result.stderr
 
 
-@pytest.mark.slow
-def test_asset_export_glb_obj_and_splat(run_config, tmp_path):
-    out = tmp_path / "asset"
+@pytest.fixture(scope="module")
+def asset_dir(run_config, tmp_path_factory):
+    out = tmp_path_factory.mktemp("asset")
     _run(*_asset_export(), "--load-config", run_config, "--output-dir", out, "--resolution", 48)
-    glb = trimesh.load(out / "mesh.glb", force="mesh")
-    obj = trimesh.load(out / "mesh.obj", force="mesh")
+    return out
+
+
+@pytest.mark.slow
+def test_asset_export_glb_and_obj(asset_dir):
+    glb = trimesh.load(asset_dir / "mesh.glb", force="mesh")
+    obj = trimesh.load(asset_dir / "mesh.obj", force="mesh")
     _check_coloured_mesh(glb)
     assert len(obj.faces) == len(glb.faces)
+    np.testing.assert_allclose(obj.vertices, glb.vertices, atol=1e-6)
     np.testing.assert_array_equal(obj.visual.vertex_colors, glb.visual.vertex_colors)
-    # the .splat holds the Gaussians of `ns-export gaussian-splat`'s PLY, biggest × most opaque first
-    _run(BIN / "ns-export", "gaussian-splat", "--load-config", run_config, "--output-dir", tmp_path / "ply")
-    ply = read_splat_ply(tmp_path / "ply" / "splat.ply")
-    back = read_splat(out / "splat.splat")
+
+
+@pytest.mark.slow
+def test_asset_export_splat_matches_the_ply(run_config, asset_dir, tmp_path):
+    """The .splat holds the Gaussians of `ns-export gaussian-splat`'s PLY, biggest × most opaque first."""
+    _run(BIN / "ns-export", "gaussian-splat", "--load-config", run_config, "--output-dir", tmp_path)
+    ply = read_splat_ply(tmp_path / "splat.ply")
+    back = read_splat(asset_dir / "splat.splat")
     assert back.count == ply.count > 0
     key = np.exp(ply.log_scales.astype(np.float64).sum(1)) / (1 + np.exp(-ply.opacity_logits.astype(np.float64)))
     order = np.argsort(-key, kind="stable")
     np.testing.assert_array_equal(back.means, ply.means[order])
     np.testing.assert_allclose(back.log_scales, ply.log_scales[order], atol=1e-6)
-    colour = np.clip(0.5 + 0.28209479177387814 * ply.sh_dc[order], 0, 1)
-    np.testing.assert_allclose(0.5 + 0.28209479177387814 * back.sh_dc, colour, atol=0.5 / 255 + 1e-6)
+    colour = np.clip(0.5 + SH_C0 * ply.sh_dc[order], 0, 1)
+    np.testing.assert_allclose(0.5 + SH_C0 * back.sh_dc, colour, atol=0.5 / 255 + 1e-6)

@@ -2,7 +2,7 @@
 
     e4d-export --load-config outputs/.../config.yml --output-dir exports/dance --num-times 16 --turntable
 
-Each PLY is the 3D slice at its time in the standard 3DGS layout (see `splatcore.ply`), loadable by common splat
+Each PLY (and, unless `--no-splat`, a `.splat` file beside it) is the 3D slice at its time in the standard 3DGS layout (see `splatcore.ply`), loadable by common splat
 viewers: means μ_{x|t}, Σ_{x|t} decomposed into scales and a rotation by eigendecomposition, opacity σ(o)·p(t);
 Gaussians whose temporal marginal is below the cull threshold are left out. `times.json` lists file → time. The
 turntable sweeps azimuth 0→360° and time 0→T together at the training cameras' radius, elevation and intrinsics.
@@ -25,6 +25,7 @@ from efficient4d_ns import gaussians4d as g4
 from splatcore.atomic import atomic_file
 from splatcore.ply import SplatPly, write_splat_ply
 from splatcore.sh import SH_C0
+from splatcore.splat_format import write_splat
 
 
 def splats_at_time(
@@ -88,6 +89,8 @@ class ExportE4D:
     """Folder for frame_XXX.ply, times.json and turntable.{mp4,gif}."""
     num_times: int = 10
     """Number of timestamps, evenly spaced over [0, T] (both ends included)."""
+    splat: bool = True
+    """Also write frame_XXX.splat beside each PLY (the 32-byte-per-Gaussian format web splat viewers load)."""
     turntable: bool = False
     """Also render a turntable that sweeps the view (360°) and time (0 → T) together."""
     turntable_frames: int = 60
@@ -122,8 +125,12 @@ class ExportE4D:
             name = f"frame_{i:03d}.ply"
             write_splat_ply(self.output_dir / name, splats)
             manifest[name] = {"time": float(t), "num_gaussians": splats.count}
+            if self.splat:
+                splat_name = f"frame_{i:03d}.splat"
+                write_splat(self.output_dir / splat_name, splats)
+                manifest[name]["splat"] = splat_name
         _write_json_atomic(self.output_dir / "times.json", manifest)
-        print(f"Wrote {len(times)} PLY files to {self.output_dir}")
+        print(f"Wrote {len(times)} PLY{' and .splat' if self.splat else ''} files to {self.output_dir}")
         if self.turntable:
             self._write_turntable(pipeline, model, duration)
 

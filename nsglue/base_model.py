@@ -17,6 +17,7 @@ import torch
 from gsplat.strategy import DefaultStrategy
 from jaxtyping import Float
 from nerfstudio.cameras.cameras import Cameras
+from nerfstudio.cameras.rays import RayBundle
 from nerfstudio.engine.optimizers import Optimizers
 from nerfstudio.models.splatfacto import SplatfactoModel, SplatfactoModelConfig
 from nerfstudio.utils.colors import get_color
@@ -25,6 +26,7 @@ from pytorch_msssim import SSIM
 from torch import Tensor, nn
 
 from nsglue.gaussians import initial_gaussian_params, rebind_optimizers
+from nsglue.ray_bundles import camera_from_ray_bundle, depth_along_rays, straight_rgba
 from nsglue.strategy import NoInitialResetStrategy
 from splatcore.cameras import viewmat_from_c2w_gl
 from splatcore.render import RenderResult, Splats, render_splats, splats_from_params
@@ -286,3 +288,26 @@ class CpuSafeSplatfactoModel(SplatfactoModel):
 
             metrics["lpips"] = float(lpips_distance(self.lpips_metric, predicted_rgb, gt_rgb))
         return metrics, {"img": torch.cat([gt_rgb, predicted_rgb], dim=1)}
+
+    # ---- nerfstudio's ray-bundle interface (ns-export tsdf) -----------------------------------------------------
+    def forward(self, ray_bundle: RayBundle | Cameras) -> Dict[str, Tensor]:
+        """Cameras render as usual; a ray bundle renders as the pinhole camera it came from (or is refused)."""
+        if isinstance(ray_bundle, RayBundle):
+            return self.get_outputs_for_camera_ray_bundle(ray_bundle)
+        return super().forward(ray_bundle)
+
+    @torch.no_grad()
+    def get_outputs_for_camera_ray_bundle(self, camera_ray_bundle: RayBundle) -> Dict[str, Tensor]:
+        """Outputs [H, W, C] for the rays of one pinhole camera, depth as distance along the rays.
+
+        See `nsglue.ray_bundles`; bundles that are not a pinhole camera's pixel grid raise a ValueError naming the
+        mesh exports that work.
+        """
+        camera = camera_from_ray_bundle(camera_ray_bundle).to(self.device)
+        outputs = self.get_outputs_for_camera(camera)
+        return depth_along_rays(outputs, camera_ray_bundle.to(self.device))
+
+    def get_rgba_image(self, outputs: Dict[str, Tensor], output_name: str = "rgb") -> Tensor:
+        """[H, W, 4]: the Gaussians' own colour (background taken out) and accumulated opacity."""
+        accumulation = outputs[output_name.replace("rgb", "accumulation")]
+        return straight_rgba(outputs[output_name], accumulation, outputs["background"])

@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import trimesh
 
 from splatcore.ply import read_splat_ply
+from splatcore.splat_format import ROW_BYTES, read_splat
 
 BIN = Path(sys.executable).parent
 
@@ -59,6 +61,12 @@ def test_train_then_export_per_timestamp_plys(tmp_path):
         assert splats.count == entry["num_gaussians"] > 0
         assert np.all(np.isfinite(splats.means)) and np.all(np.abs(splats.means) < 5)
         np.testing.assert_allclose(np.linalg.norm(splats.quats, axis=-1), 1.0, atol=1e-5)
+        # the .splat of the same time holds the same Gaussians, biggest × most opaque first
+        splat_path = export / entry["splat"]
+        assert splat_path.stat().st_size == ROW_BYTES * splats.count
+        back = read_splat(splat_path)
+        key = np.exp(splats.log_scales.astype(np.float64).sum(1)) / (1 + np.exp(-splats.opacity_logits))
+        np.testing.assert_array_equal(back.means, splats.means[np.argsort(-key, kind="stable")])
     assert (export / "turntable.gif").stat().st_size > 0
     _run(
         [
@@ -67,3 +75,13 @@ def test_train_then_export_per_timestamp_plys(tmp_path):
         tmp_path,
     )  # fmt: skip
     assert read_splat_ply(tmp_path / "ns" / "splat.ply").count > 0
+    # a mesh of the slice at export_time, fused from the distinct training views
+    script = BIN / "asset-export"
+    asset_export = [str(script)] if script.exists() else [sys.executable, "-m", "nsglue.asset_export"]
+    _run(
+        [*asset_export, "--load-config", str(config), "--output-dir", str(tmp_path / "asset"), "--resolution", "32"],
+        tmp_path,
+    )
+    mesh = trimesh.load(tmp_path / "asset" / "mesh.glb", force="mesh")
+    assert len(mesh.faces) > 0 and mesh.visual.vertex_colors.shape == (len(mesh.vertices), 4)
+    assert read_splat(tmp_path / "asset" / "splat.splat").count > 0

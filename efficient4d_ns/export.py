@@ -23,6 +23,7 @@ from torch import Tensor
 
 from efficient4d_ns import gaussians4d as g4
 from splatcore.atomic import atomic_file
+from splatcore.orient import UpAxis, orient_splats
 from splatcore.ply import SplatPly, write_splat_ply
 
 SH_C0 = 0.28209479177387814
@@ -91,6 +92,9 @@ class ExportE4D:
     """Folder for frame_XXX.ply, times.json and turntable.{mp4,gif}."""
     num_times: int = 10
     """Number of timestamps, evenly spaced over [0, T] (both ends included)."""
+    up: UpAxis = "z"
+    """Axis that points up in the PLYs: z (nerfstudio, as trained), y (three.js, PlayCanvas), -y (INRIA, gsplat.js,
+    SuperSplat). Recorded in each file as a `comment Vertical Axis:` line."""
     turntable: bool = False
     """Also render a turntable that sweeps the view (360°) and time (0 → T) together."""
     turntable_frames: int = 60
@@ -123,7 +127,7 @@ class ExportE4D:
                 dict(model.gauss_params), float(t), duration, model.config.marginal_threshold, model.config.sh_degree
             )
             name = f"frame_{i:03d}.ply"
-            write_splat_ply(self.output_dir / name, splats)
+            write_splat_ply(self.output_dir / name, orient_splats(splats, self.up), vertical_axis=self.up)
             manifest[name] = {"time": float(t), "num_gaussians": splats.count}
         _write_json_atomic(self.output_dir / "times.json", manifest)
         print(f"Wrote {len(times)} PLY files to {self.output_dir}")

@@ -58,6 +58,54 @@ async function main() {
 
   const splats = new Array(frames.length).fill(null);
   let current = null;
+
+  // Depth order. gsplat.js 1.2.9's sort worker returns splats unsorted below 65,536 of them (its counting-sort
+  // buffers are sized by the splat count, not by its 65,536 buckets), so the page sorts here instead, front to back
+  // (the blending composites each splat under those before it), whenever the camera or the shown time changes.
+  const program = renderer.renderProgram;
+  let order = new Uint32Array(0);
+  let sortedSplat = null;
+  let sortedView = "";
+  Object.defineProperty(program, "_depthIndex", { get: () => order, set: () => {}, configurable: true });
+  const BUCKETS = 65536;
+  const counts = new Uint32Array(BUCKETS);
+  const sortSplats = () => {
+    const v = camera.data.viewMatrix.buffer; // column-major world → camera
+    const key = Array.prototype.join.call(v, ",");
+    if (current === sortedSplat && key === sortedView) return;
+    const r = SPLAT.Matrix3.RotationFromQuaternion(current.rotation).buffer; // object → world, row-major
+    const t = current.position;
+    const w = [0, 1, 2].map((j) => v[2] * r[j] + v[6] * r[3 + j] + v[10] * r[6 + j]);
+    const w0 = v[2] * t.x + v[6] * t.y + v[10] * t.z + v[14];
+    const n = current.data.vertexCount;
+    const p = current.data.positions;
+    const depth = new Float64Array(n);
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const d = w[0] * p[3 * i] + w[1] * p[3 * i + 1] + w[2] * p[3 * i + 2] + w0;
+      depth[i] = d;
+      if (d < lo) lo = d;
+      if (d > hi) hi = d;
+    }
+    const scale = hi > lo ? (BUCKETS - 1) / (hi - lo) : 0;
+    const bucket = new Uint32Array(n);
+    counts.fill(0);
+    for (let i = 0; i < n; i++) {
+      bucket[i] = Math.min(BUCKETS - 1, Math.floor((depth[i] - lo) * scale));
+      counts[bucket[i]] += 1;
+    }
+    for (let b = 0, start = 0; b < BUCKETS; b++) {
+      const c = counts[b];
+      counts[b] = start;
+      start += c;
+    }
+    const next = new Uint32Array(n);
+    for (let i = 0; i < n; i++) next[counts[bucket[i]]++] = i;
+    order = next;
+    sortedSplat = current;
+    sortedView = key;
+  };
   const load = async (i) => {
     const data = SPLAT.SplatData.Deserialize(new Uint8Array(await fetchBytes(frames[i].file)));
     const splat = new SPLAT.Splat(data);
@@ -80,8 +128,8 @@ async function main() {
     $("slider").value = String(i);
   };
   state.setTime = show;
-  state.sorted = () =>
-    current !== null && renderer.renderProgram.depthIndex.length === current.data.vertexCount;
+  state.renderer = renderer;
+  state.sorted = () => current !== null && sortedSplat === current;
   state.camera = () => ({
     view: Array.from(camera.data.viewMatrix.buffer), // column-major world → camera (x right, y down, z ahead)
     fx: camera.data.fx, fy: camera.data.fy, width: canvas.width, height: canvas.height,
@@ -89,6 +137,8 @@ async function main() {
 
   const frameLoop = () => {
     controls.update();
+    camera.update();
+    sortSplats();
     renderer.render(scene, camera);
     state.frames += 1;
     requestAnimationFrame(frameLoop);

@@ -56,10 +56,11 @@ def _framing(frames: list[SplatPly], up: UpAxis) -> dict:
         else np.zeros((1, 3))
     )
     points = points @ (up_rotation("-y") @ up_rotation(up).T).T  # the files' frame → the view's (−y up)
-    target = np.median(points, axis=0)
-    extent = float(np.percentile(np.linalg.norm(points - target, axis=1), 95)) if len(points) > 1 else 0.0
+    low, high = np.percentile(points, [1, 99], axis=0)  # a few stray splats should not set the framing
+    target = (low + high) / 2
+    extent = float(np.percentile(np.linalg.norm(points - target, axis=1), 99)) if len(points) > 1 else 0.0
     extent = max(extent, 1e-3)
-    radius = 1.15 * extent / math.sin(math.radians(FOV_DEG) / 2)
+    radius = 1.4 * extent / math.sin(math.radians(FOV_DEG) / 2)  # the bounding sphere fits, with a margin
     # OrbitControls: camera = target + r (sin α cos β, −sin β, −cos α cos β); azimuth 0 (+x) is α = π/2
     return {
         "target": target.round(6).tolist(),

@@ -114,3 +114,25 @@ def test_bad_input_names_the_file_or_option(tmp_path, monkeypatch, kwargs, messa
     args = {k: (v if k == "num_times" else tmp_path / v) for k, v in kwargs.items()}
     with pytest.raises(UserError, match=message):
         SplatWeb(output_dir=tmp_path / "out", **args).main()
+
+
+def test_splatfacto_parameters_become_ply_arrays():
+    import torch
+
+    from splatweb.sources import splats_from_splatfacto
+
+    params = {
+        "means": torch.tensor([[0.0, 0.0, 1.0], [1.0, 2.0, 3.0]]),
+        "scales": torch.log(torch.tensor([[0.1, 0.2, 0.3]] * 2)),
+        "quats": torch.tensor([[1.0, 0, 0, 0], [0.9, 0.1, 0, 0]]),
+        "features_dc": torch.tensor([[0.0, 2.0, -2.0], [1.0, 1.0, 1.0]]),
+        "features_rest": torch.zeros(2, 3, 3),
+        "opacities": torch.tensor([[0.5], [-1.0]]),
+    }
+    degree0 = splats_from_splatfacto(params, sh_degree=0)  # features_dc are sigmoid logits at degree 0
+    np.testing.assert_allclose(0.5 + SH_C0 * degree0.sh_dc, torch.sigmoid(params["features_dc"]).numpy(), atol=1e-6)
+    assert degree0.sh_rest.shape == (2, 0, 3)
+    np.testing.assert_allclose(degree0.opacity_logits, [0.5, -1.0])
+    degree1 = splats_from_splatfacto(params, sh_degree=1)  # SH coefficients as they are
+    np.testing.assert_allclose(degree1.sh_dc, params["features_dc"].numpy())
+    assert degree1.sh_rest.shape == (2, 3, 3)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from splatcore.orient import up_rotation
+from splatcore.orient import reorient_splats, up_rotation
 from splatcore.ply import SplatPly
 from splatcore.rasterize import rasterize
 from splatcore.splat_format import SH_C0, read_splat
@@ -72,9 +72,9 @@ def open_page(browser, url: str):
     return page, errors
 
 
-def our_render(splat_file, camera: dict) -> np.ndarray:
-    """[H, W, 3] render of a .splat file (stored −y up, as the page shows it) from the page's camera."""
-    splats = read_splat(splat_file)
+def our_render(splat_file, camera: dict, up: str = "-y") -> np.ndarray:
+    """[H, W, 3] render of a .splat file (stored `up`-up; the page turns it to its −y up view) from the page's camera."""
+    splats = reorient_splats(read_splat(splat_file), up, "-y")
     view = np.array(camera["view"], np.float64).reshape(4, 4).T  # column-major → world-to-camera (OpenCV axes)
     width, height = camera["width"], camera["height"]
     k = torch.tensor([[camera["fx"], 0, width / 2], [0, camera["fy"], height / 2], [0, 0, 1]], dtype=torch.float32)
@@ -107,8 +107,9 @@ def red_rows_and_cols(image: np.ndarray) -> tuple[float, float, float]:
     return rows.mean(), cols.mean(), np.nonzero(other)[0].mean()
 
 
-def test_3d_page_loads_upright_and_matches_our_render(browser, tmp_path):
-    write_page(tmp_path / "page", [Frame(marked_asset())], "tiny marked asset")
+@pytest.mark.parametrize("up", ["-y", "z"])
+def test_3d_page_loads_upright_and_matches_our_render(browser, tmp_path, up):
+    write_page(tmp_path / "page", [Frame(marked_asset())], "tiny marked asset", up=up)
     with serve(tmp_path / "page") as url:
         page, errors = open_page(browser, url + "/index.html")
         assert page.locator("#name").inner_text() == "tiny marked asset"
@@ -126,10 +127,10 @@ def test_3d_page_loads_upright_and_matches_our_render(browser, tmp_path):
     assert offset[0] > 0 and abs(offset[1]) < 1e-3 * offset[0] and elevation == pytest.approx(15.0, abs=0.1)
     red_row, _, other_row = red_rows_and_cols(shot)
     assert red_row < other_row - 10  # the red cap (+z) is at the top of the picture
-    ours = our_render(tmp_path / "page" / "frames" / "t000.splat", camera)
+    ours = our_render(tmp_path / "page" / "frames" / "t000.splat", camera, up)
     mean, outliers = compare(shot, ours)
     print(
-        f"3D page vs splatcore: mean |diff| {mean * 255:.2f}/255, {outliers:.2%} of pixels > {OUTLIER_LEVEL * 255:.0f}/255"
+        f"3D page ({up} up files) vs splatcore: mean |diff| {mean * 255:.2f}/255, {outliers:.2%} of pixels > {OUTLIER_LEVEL * 255:.0f}/255"
     )
     assert mean < MEAN_TOLERANCE and outliers < OUTLIER_FRACTION
 

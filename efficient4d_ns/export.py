@@ -23,6 +23,7 @@ from torch import Tensor
 
 from efficient4d_ns import gaussians4d as g4
 from splatcore.atomic import atomic_file
+from splatcore.orient import UpAxis, orient_splats
 from splatcore.ply import SplatPly, write_splat_ply
 from splatcore.sh import SH_C0
 from splatcore.splat_format import write_splat
@@ -91,6 +92,12 @@ class ExportE4D:
     """Number of timestamps, evenly spaced over [0, T] (both ends included)."""
     splat: bool = True
     """Also write frame_XXX.splat beside each PLY (the 32-byte-per-Gaussian format web splat viewers load)."""
+    splat_up: UpAxis = "-y"
+    """Axis that points up in the .splat files: -y by default, as the INRIA/.splat viewers (gsplat.js, SuperSplat)
+    expect; z keeps the training world."""
+    up: UpAxis = "z"
+    """Axis that points up in the PLYs: z (nerfstudio, as trained), y (three.js, PlayCanvas), -y (INRIA, gsplat.js,
+    SuperSplat). Recorded in each file as a `comment Vertical Axis:` line."""
     turntable: bool = False
     """Also render a turntable that sweeps the view (360°) and time (0 → T) together."""
     turntable_frames: int = 60
@@ -123,11 +130,11 @@ class ExportE4D:
                 dict(model.gauss_params), float(t), duration, model.config.marginal_threshold, model.config.sh_degree
             )
             name = f"frame_{i:03d}.ply"
-            write_splat_ply(self.output_dir / name, splats)
+            write_splat_ply(self.output_dir / name, orient_splats(splats, self.up), vertical_axis=self.up)
             manifest[name] = {"time": float(t), "num_gaussians": splats.count}
             if self.splat:
                 splat_name = f"frame_{i:03d}.splat"
-                write_splat(self.output_dir / splat_name, splats)
+                write_splat(self.output_dir / splat_name, orient_splats(splats, self.splat_up))
                 manifest[name]["splat"] = splat_name
         _write_json_atomic(self.output_dir / "times.json", manifest)
         print(f"Wrote {len(times)} PLY{' and .splat' if self.splat else ''} files to {self.output_dir}")

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import tyro
 
+from splatcore.orient import UpAxis, orient_splats, up_rotation
 from splatcore.ply import SplatPly
 
 MIN_OPACITY = 1.0 / 255.0
@@ -67,6 +68,12 @@ class ExportAsset:
     """Corner of the meshed volume (world units; generated datasets put the object at the origin, radius < 1)."""
     bounding_box_max: Tuple[float, float, float] = (1.0, 1.0, 1.0)
     """Opposite corner of the meshed volume."""
+    splat_up: UpAxis = "-y"
+    """Axis pointing up in splat.splat: -y as the INRIA/.splat viewers (gsplat.js, SuperSplat) expect; z keeps the
+    training world (+z up)."""
+    mesh_up: UpAxis = "y"
+    """Axis pointing up in mesh.glb/mesh.obj: +y as glTF specifies and most mesh tools assume; z keeps the training
+    world."""
     time: Optional[float] = None
     """efficient4d only: the time to export (default: the model's export_time)."""
 
@@ -90,7 +97,7 @@ class ExportAsset:
         self.output_dir.mkdir(parents=True, exist_ok=True)
         if self.splat:
             splats = model_splats(model)
-            path = write_splat(self.output_dir / "splat.splat", splats)
+            path = write_splat(self.output_dir / "splat.splat", orient_splats(splats, self.splat_up))
             print(f"Wrote {path} ({splats.count} Gaussians)")
         if self.mesh:
             cameras = distinct_views(pipeline.datamanager.train_dataset.cameras)
@@ -102,9 +109,17 @@ class ExportAsset:
                 bounding_box_min=self.bounding_box_min,
                 bounding_box_max=self.bounding_box_max,
             )
+            mesh.apply_transform(_homogeneous(up_rotation(self.mesh_up)))
             for suffix in ("glb", "obj"):
                 path = write_mesh(mesh, self.output_dir / f"mesh.{suffix}")
                 print(f"Wrote {path} ({len(mesh.vertices)} vertices, {len(mesh.faces)} faces)")
+
+
+def _homogeneous(rotation: np.ndarray) -> np.ndarray:
+    """[4, 4] transform of a [3, 3] rotation."""
+    transform = np.eye(4)
+    transform[:3, :3] = rotation
+    return transform
 
 
 def entrypoint() -> None:

@@ -108,17 +108,30 @@ def rotate_sh_rest(sh_rest: np.ndarray, rotation: np.ndarray) -> np.ndarray:
     return out.astype(sh_rest.dtype)
 
 
-def orient_splats(splats: SplatPly, up: UpAxis) -> SplatPly:
-    """The same asset turned so that its +z points along `up`; scales and opacities are unchanged."""
-    rotation = up_rotation(up)
-    if up == "z":
-        return splats
-    quats = quat_multiply(up_quaternion(up)[None], np.asarray(splats.quats, np.float64))
+def rotate_splats(splats: SplatPly, rotation: np.ndarray, quaternion: np.ndarray) -> SplatPly:
+    """The asset turned by `rotation` ([3, 3]; `quaternion` [4] wxyz is the same turn); scales, opacities unchanged."""
+    quats = quat_multiply(np.asarray(quaternion, np.float64)[None], np.asarray(splats.quats, np.float64))
     return SplatPly(
-        means=(np.asarray(splats.means, np.float64) @ rotation.T).astype(np.float32),
+        means=(np.asarray(splats.means, np.float64) @ np.asarray(rotation, np.float64).T).astype(np.float32),
         sh_dc=splats.sh_dc,
         sh_rest=rotate_sh_rest(splats.sh_rest, rotation).astype(np.float32),
         opacity_logits=splats.opacity_logits,
         log_scales=splats.log_scales,
         quats=quats.astype(np.float32),
     )
+
+
+def orient_splats(splats: SplatPly, up: UpAxis) -> SplatPly:
+    """The same asset turned so that its +z points along `up`; scales and opacities are unchanged."""
+    return reorient_splats(splats, "z", up)
+
+
+def reorient_splats(splats: SplatPly, from_up: UpAxis, to_up: UpAxis) -> SplatPly:
+    """An asset whose up axis is `from_up` turned so that it points along `to_up` (the dataset frame in between)."""
+    _check_up(from_up)
+    _check_up(to_up)
+    if from_up == to_up:
+        return splats
+    rotation = up_rotation(to_up) @ up_rotation(from_up).T
+    inverse_from = up_quaternion(from_up) * np.array([1.0, -1.0, -1.0, -1.0])  # conjugate: the turn back to +z
+    return rotate_splats(splats, rotation, quat_multiply(up_quaternion(to_up), inverse_from))

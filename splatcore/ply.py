@@ -44,8 +44,11 @@ def _property_names(num_rest: int) -> list[str]:
     )
 
 
-def write_splat_ply(path: Path, splats: SplatPly) -> Path:
-    """Write `splats` to `path` atomically (temporary sibling file, then rename). Returns the path."""
+def write_splat_ply(path: Path, splats: SplatPly, vertical_axis: str | None = None) -> Path:
+    """Write `splats` to `path` atomically (temporary sibling file, then rename). Returns the path.
+
+    `vertical_axis` ("z", "y", "-y"), when given, is recorded as nerfstudio's ``comment Vertical Axis: ...`` line.
+    """
     n = splats.count
     shapes = {
         "means": (n, 3),
@@ -70,7 +73,10 @@ def write_splat_ply(path: Path, splats: SplatPly) -> Path:
         splats.quats,
     ]
     data = np.ascontiguousarray(np.concatenate([np.asarray(c, np.float32) for c in columns], axis=1), "<f4")
-    header = f"ply\nformat binary_little_endian 1.0\nelement vertex {n}\n"
+    header = "ply\nformat binary_little_endian 1.0\n"
+    if vertical_axis is not None:
+        header += f"comment Vertical Axis: {vertical_axis}\n"
+    header += f"element vertex {n}\n"
     header += "".join(f"property float {name}\n" for name in _property_names(num_rest)) + "end_header\n"
     path = Path(path)
     with atomic_file(path) as tmp:

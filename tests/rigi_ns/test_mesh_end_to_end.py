@@ -10,6 +10,7 @@ import pytest
 import trimesh
 
 from datagen.synthetic.scenes import InconsistencyConfig, make_static_dataset
+from splatcore.orient import orient_splats
 from splatcore.ply import read_splat_ply
 from splatcore.splat_format import SH_C0, read_splat
 
@@ -89,14 +90,14 @@ def test_asset_export_glb_and_obj(asset_dir):
 
 @pytest.mark.slow
 def test_asset_export_splat_matches_the_ply(run_config, asset_dir, tmp_path):
-    """The .splat holds the Gaussians of `ns-export gaussian-splat`'s PLY, biggest × most opaque first."""
+    """The .splat holds the Gaussians of `ns-export gaussian-splat`'s PLY, biggest × most opaque first, -y up."""
     _run(BIN / "ns-export", "gaussian-splat", "--load-config", run_config, "--output-dir", tmp_path)
     ply = read_splat_ply(tmp_path / "splat.ply")
     back = read_splat(asset_dir / "splat.splat")
     assert back.count == ply.count > 0
     key = np.exp(ply.log_scales.astype(np.float64).sum(1)) / (1 + np.exp(-ply.opacity_logits.astype(np.float64)))
     order = np.argsort(-key, kind="stable")
-    np.testing.assert_array_equal(back.means, ply.means[order])
+    np.testing.assert_allclose(back.means, orient_splats(ply, "-y").means[order], atol=1e-6)
     np.testing.assert_allclose(back.log_scales, ply.log_scales[order], atol=1e-6)
     colour = np.clip(0.5 + SH_C0 * ply.sh_dc[order], 0, 1)
     np.testing.assert_allclose(0.5 + SH_C0 * back.sh_dc, colour, atol=0.5 / 255 + 1e-6)

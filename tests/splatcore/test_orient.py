@@ -130,3 +130,19 @@ def test_degree_one_asset_renders_the_same_after_the_turn(up):
     assert (before - 1).abs().max() > 0.3  # the asset is in view
     torch.testing.assert_close(after, before, atol=2e-4, rtol=0)
     assert (wrong - before).abs().max() > 0.05  # leaving the SH bands unturned would show
+
+
+@pytest.mark.parametrize("source", UP_AXES)
+@pytest.mark.parametrize("target", UP_AXES)
+def test_reorient_between_conventions_matches_going_through_z(source, target):
+    from splatcore.orient import reorient_splats
+
+    asset = marked_asset()
+    stored = orient_splats(asset, source)
+    direct = reorient_splats(stored, source, target)
+    expected = orient_splats(asset, target)
+    np.testing.assert_allclose(direct.means, expected.means, atol=1e-6)
+    np.testing.assert_allclose(direct.sh_rest, expected.sh_rest, atol=1e-6)
+    # q and −q are the same rotation
+    signs = np.sign(np.sum(direct.quats * expected.quats, axis=1, keepdims=True))
+    np.testing.assert_allclose(direct.quats * signs, expected.quats, atol=1e-6)

@@ -1,13 +1,22 @@
 """Export of a time slice: PLY values and counts, turntable camera poses."""
 
+import dataclasses
+import json
 import math
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from efficient4d_ns import gaussians4d as g4
-from efficient4d_ns.export import SH_C0, look_at_origin_c2w_gl, splats_at_time
+from efficient4d_ns.export import SH_C0, look_at_origin_c2w_gl, splats_at_time, write_export
+from efficient4d_ns.export import main as export_main
+from splatcore.atomic import leftover_siblings
 from splatcore.ply import read_splat_ply, write_splat_ply
 
 
@@ -76,3 +85,93 @@ def test_turntable_cameras_look_at_the_origin(azimuth, elevation):
     # OpenGL looks down −z: −z axis points from the centre to the origin
     np.testing.assert_allclose(-c2w[:3, 2] * 2.0, -c2w[:3, 3], atol=1e-12)
     assert c2w[2, 1] >= 0  # image up is world up (no roll)
+
+
+# ---- the export as a set: options, atomic replacement, independence from the dataset ------------------------------
+
+FRAME_NAMES = [f"frame_{i:03d}.ply" for i in range(6)]
+
+
+def _slices(count: int, shift: float = 0.0):
+    return (
+        [(i / max(count - 1, 1), splats_at_time(_params(), 0.5)) for i in range(count)]
+        if not shift
+        else [(t, dataclasses.replace(s, means=s.means + shift)) for t, s in _slices(count)]
+    )
+
+
+def test_reexport_replaces_the_whole_set(tmp_path):
+    out = tmp_path / "export"
+    write_export(out, _slices(6))
+    manifest, extra = write_export(
+        out, _slices(2), lambda folder: [(folder / "turntable.gif").write_text("x") and "turntable.gif"]
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["frame_000.ply", "frame_001.ply", "times.json", "turntable.gif"]
+    assert json.loads((out / "times.json").read_text()) == manifest and list(manifest) == FRAME_NAMES[:2]
+    assert extra == ["turntable.gif"] and [p.name for p in tmp_path.iterdir()] == ["export"]
+
+
+KILL_SCRIPT = """
+import sys, time
+from pathlib import Path
+import numpy as np
+from efficient4d_ns.export import write_export
+from splatcore.ply import SplatPly
+
+def slow():
+    for i in range(6):
+        if i == 3:
+            print("three frames written", flush=True)
+            time.sleep(120)
+        n = 5
+        yield i / 5, SplatPly(np.ones((n, 3), np.float32), np.zeros((n, 3), np.float32), np.zeros((n, 0, 3), np.float32),
+                              np.zeros(n, np.float32), np.zeros((n, 3), np.float32), np.tile(np.float32([1, 0, 0, 0]), (n, 1)))
+
+write_export(Path(sys.argv[1]), slow())
+"""
+
+
+def test_killed_export_leaves_the_previous_export_intact(tmp_path):
+    out = tmp_path / "export"
+    write_export(out, _slices(4))
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    script = tmp_path / "kill_me.py"
+    script.write_text(KILL_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "OMP_NUM_THREADS": "1"}
+    child = subprocess.Popen([sys.executable, str(script), str(out)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert child.stdout.readline().strip() == "three frames written"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=60)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the earlier export, byte for byte
+    (leftover,) = leftover_siblings(out)  # the unfinished set, hidden, without a manifest
+    assert sorted(p.name for p in leftover.iterdir()) == FRAME_NAMES[:3]
+    write_export(out, _slices(2))  # the next export is complete and alone
+    assert sorted(p.name for p in out.iterdir()) == ["frame_000.ply", "frame_001.ply", "times.json"]
+
+
+EXPORT_OPTION_CASES = {
+    "turntable-fps-0": (["--turntable-fps", "0"], "--turntable-fps 0.0: must be more than 0 frames per second"),
+    "turntable-fps-nan": (["--turntable-fps", "nan"], "--turntable-fps nan: must be a finite number"),
+    "turntable-frames-0": (["--turntable-frames", "0"], "--turntable-frames 0: must be at least 1"),
+    "num-times-0": (["--num-times", "0"], "--num-times 0: must be at least 1"),
+    "output-dir-is-a-file": (["--output-dir", "{tmp}/file"], "--output-dir {tmp}/file: is an existing file"),
+    "output-dir-not-an-export": (["--output-dir", "{tmp}/other"], "holds files but no times.json"),
+    "config-missing": (["--load-config", "{tmp}/nope.yml"], "--load-config {tmp}/nope.yml: does not exist"),
+    "config-not-a-run": (["--load-config", "{tmp}/file"], "--load-config {tmp}/file: not a training run's config"),
+}
+
+
+@pytest.mark.parametrize(("args", "message"), EXPORT_OPTION_CASES.values(), ids=EXPORT_OPTION_CASES.keys())
+def test_bad_export_options_name_the_option_before_anything_is_written(tmp_path, capsys, args, message):
+    (tmp_path / "file").write_text("not a directory")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("keep me")
+    (tmp_path / "config.yml").write_text("{}")
+    base = ["--load-config", "{tmp}/config.yml", "--output-dir", "{tmp}/out", "--turntable"]
+    fill = {"tmp": str(tmp_path)}
+    assert export_main([a.format(**fill) for a in base + args]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("e4d-export: error: ") and message.format(**fill) in error and "Traceback" not in error
+    assert not (tmp_path / "out").exists() and (tmp_path / "other" / "notes.txt").read_text() == "keep me"

@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from splatcore.atomic import atomic_directory, atomic_file
+from splatcore.atomic import atomic_directory, atomic_file, leftover_siblings, replacing_directory
 
 
 def test_atomic_file_publishes_with_umask_permissions(tmp_path):
@@ -46,3 +46,35 @@ def test_atomic_directory_publishes_whole_or_nothing(tmp_path):
         (tmp / "x.png").write_bytes(b"1")
         raise RuntimeError("crash")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pngs"]
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["exchange", "two-renames"])
+def test_replacing_directory_swaps_the_whole_set(tmp_path, monkeypatch, exchange):
+    import splatcore.atomic
+
+    if not exchange:
+        monkeypatch.setattr(splatcore.atomic, "exchange_paths", lambda a, b: False)
+    target = tmp_path / "export"
+    target.mkdir()
+    for name in ("frame_000.ply", "frame_001.ply", "times.json"):
+        (target / name).write_text("old")
+    with replacing_directory(target) as tmp:
+        assert tmp.parent == tmp_path and tmp.name.startswith(".export.tmp-")
+        (tmp / "frame_000.ply").write_text("new")
+        assert (target / "frame_001.ply").read_text() == "old"  # readers still see the previous set
+    assert {p.name: p.read_text() for p in target.iterdir()} == {"frame_000.ply": "new"}
+    assert [p.name for p in tmp_path.iterdir()] == ["export"] and leftover_siblings(target) == []
+
+
+def test_replacing_directory_failure_keeps_the_previous_set(tmp_path):
+    target = tmp_path / "export"
+    target.mkdir()
+    (target / "times.json").write_text("old")
+    with pytest.raises(RuntimeError), replacing_directory(target) as tmp:
+        (tmp / "times.json").write_text("half")
+        raise RuntimeError("crash")
+    assert (target / "times.json").read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["export"]
+    with replacing_directory(tmp_path / "fresh") as tmp:
+        (tmp / "a").write_text("1")
+    assert (tmp_path / "fresh" / "a").read_text() == "1"

@@ -175,3 +175,59 @@ def test_bad_export_options_name_the_option_before_anything_is_written(tmp_path,
     error = capsys.readouterr().err
     assert error.startswith("e4d-export: error: ") and message.format(**fill) in error and "Traceback" not in error
     assert not (tmp_path / "out").exists() and (tmp_path / "other" / "notes.txt").read_text() == "keep me"
+
+
+def _run_directory(tmp_path: Path) -> tuple[Path, Path, dict]:
+    """A dataset and a run directory as `ns-train efficient4d-cpu` leaves them (config.yml, camera snapshot,
+    checkpoint), built without training. Returns (dataset, config.yml, the saved Gaussian parameters)."""
+    import copy
+
+    import yaml
+
+    from datagen.cameras import c2w_gl_from_spherical, intrinsics_from_fov
+    from datagen.dataset import FrameRecord, write_dataset
+    from efficient4d_ns.config import efficient4d_cpu
+
+    image = np.full((16, 16, 3), 120, np.uint8)
+    frames = [
+        FrameRecord(f"images/t{t}_v{v}.png", c2w_gl_from_spherical(180.0 * v, 20, 1.5), image, time=t / 2, view=v)
+        for t in range(3)
+        for v in range(2)
+    ]
+    data = write_dataset(tmp_path / "data", frames, intrinsics_from_fov(49.13, 16, 16), {"name": "test"})
+    config = copy.deepcopy(efficient4d_cpu.config)
+    config.pipeline.datamanager.data = data
+    config.pipeline.datamanager.compute_confidence = False
+    config.pipeline.model.num_random = 64
+    config.pipeline.model.eval_lpips_net = "none"
+    run_dir = tmp_path / "outputs" / "data" / "efficient4d-cpu" / "run"
+    (run_dir / "nerfstudio_models").mkdir(parents=True)
+    pipeline = config.pipeline.setup(device="cpu", test_mode="val")
+    pipeline.datamanager.train_dataparser_outputs.save_dataparser_transform(run_dir / "dataparser_transforms.json")
+    with torch.no_grad():
+        pipeline.model.gauss_params["means"].mul_(0.5)  # differs from any fresh initialisation
+    saved = {k: v.detach().clone() for k, v in pipeline.model.gauss_params.items()}
+    torch.save({"pipeline": pipeline.state_dict(), "step": 7}, run_dir / "nerfstudio_models" / "step-000000007.ckpt")
+    (run_dir / "config.yml").write_text(yaml.dump(config))
+    return data, run_dir / "config.yml", saved
+
+
+def test_export_reads_the_run_not_the_moved_dataset(tmp_path, capsys):
+    data, config, saved = _run_directory(tmp_path)
+    data.rename(tmp_path / "moved")
+    out = tmp_path / "export"
+    args = ["--load-config", str(config), "--output-dir", str(out), "--num-times", "3", "--turntable",
+            "--turntable-frames", "2", "--turntable-format", "gif"]  # fmt: skip
+    assert export_main(args) == 0, capsys.readouterr().err
+    manifest = json.loads((out / "times.json").read_text())
+    assert [entry["time"] for entry in manifest.values()] == [0.0, 0.5, 1.0]
+    expected = splats_at_time(saved, 0.0)  # the checkpoint's Gaussians, not a fresh initialisation
+    np.testing.assert_allclose(read_splat_ply(out / "frame_000.ply").means, expected.means, atol=1e-6)
+    assert (out / "turntable.gif").stat().st_size > 0
+    assert f"Wrote 3 PLY files to {out}" in capsys.readouterr().out
+
+    (config.parent / "dataset_cameras.json").unlink()  # a run from before the snapshot existed
+    assert export_main(args) == 1
+    error = capsys.readouterr().err
+    assert f"has no dataset_cameras.json (runs made before this version do not), and its dataset {data} does" in error
+    assert "Traceback" not in error and json.loads((out / "times.json").read_text()) == manifest

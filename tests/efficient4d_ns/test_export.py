@@ -151,32 +151,6 @@ def test_killed_export_leaves_the_previous_export_intact(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["frame_000.ply", "frame_001.ply", "times.json"]
 
 
-EXPORT_OPTION_CASES = {
-    "turntable-fps-0": (["--turntable-fps", "0"], "--turntable-fps 0.0: must be more than 0 frames per second"),
-    "turntable-fps-nan": (["--turntable-fps", "nan"], "--turntable-fps nan: must be a finite number"),
-    "turntable-frames-0": (["--turntable-frames", "0"], "--turntable-frames 0: must be at least 1"),
-    "num-times-0": (["--num-times", "0"], "--num-times 0: must be at least 1"),
-    "output-dir-is-a-file": (["--output-dir", "{tmp}/file"], "--output-dir {tmp}/file: is an existing file"),
-    "output-dir-not-an-export": (["--output-dir", "{tmp}/other"], "holds files but no times.json"),
-    "config-missing": (["--load-config", "{tmp}/nope.yml"], "--load-config {tmp}/nope.yml: does not exist"),
-    "config-not-a-run": (["--load-config", "{tmp}/file"], "--load-config {tmp}/file: not a training run's config"),
-}
-
-
-@pytest.mark.parametrize(("args", "message"), EXPORT_OPTION_CASES.values(), ids=EXPORT_OPTION_CASES.keys())
-def test_bad_export_options_name_the_option_before_anything_is_written(tmp_path, capsys, args, message):
-    (tmp_path / "file").write_text("not a directory")
-    (tmp_path / "other").mkdir()
-    (tmp_path / "other" / "notes.txt").write_text("keep me")
-    (tmp_path / "config.yml").write_text("{}")
-    base = ["--load-config", "{tmp}/config.yml", "--output-dir", "{tmp}/out", "--turntable"]
-    fill = {"tmp": str(tmp_path)}
-    assert export_main([a.format(**fill) for a in base + args]) == 1
-    error = capsys.readouterr().err
-    assert error.startswith("e4d-export: error: ") and message.format(**fill) in error and "Traceback" not in error
-    assert not (tmp_path / "out").exists() and (tmp_path / "other" / "notes.txt").read_text() == "keep me"
-
-
 def _run_directory(tmp_path: Path) -> tuple[Path, Path, dict]:
     """A dataset and a run directory as `ns-train efficient4d-cpu` leaves them (config.yml, camera snapshot,
     checkpoint), built without training. Returns (dataset, config.yml, the saved Gaussian parameters)."""

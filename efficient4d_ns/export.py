@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 import sys
 from dataclasses import dataclass
 from functools import partial
@@ -286,8 +287,15 @@ def load_run(config_path: Path):
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     pipeline = config.pipeline.setup(device=device, test_mode="inference")
     pipeline.eval()
-    state = torch.load(checkpoint, map_location="cpu")
-    pipeline.load_pipeline(state["pipeline"], state["step"])
+    try:
+        state = torch.load(checkpoint, map_location="cpu")
+        weights, step = state["pipeline"], state["step"]
+    except (OSError, RuntimeError, EOFError, KeyError, TypeError, ValueError, pickle.UnpicklingError) as error:
+        raise UserError(
+            f"checkpoint {checkpoint} is unreadable ({type(error).__name__}: {error}); it may be truncated by an "
+            "interrupted save: delete it to export the previous checkpoint, or train again"
+        ) from error
+    pipeline.load_pipeline(weights, step)
     return pipeline
 
 

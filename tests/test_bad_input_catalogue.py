@@ -480,6 +480,11 @@ def _no_checkpoint(run_dir: Path, data: Path) -> None:
         checkpoint.unlink()
 
 
+def _truncated_checkpoint(run_dir: Path, data: Path) -> None:
+    checkpoint = run_dir / "nerfstudio_models" / "step-000000007.ckpt"
+    checkpoint.write_bytes(checkpoint.read_bytes()[:4096])
+
+
 EXPORT_RUN_CASES = {
     "moved-dataset": (lambda run_dir, data: data.rename(data.with_name("moved")), 0, "Wrote 2 PLY files"),
     "moved-dataset-without-snapshot": (
@@ -488,6 +493,7 @@ EXPORT_RUN_CASES = {
         "has no dataset_cameras.json (runs made before this version do not), and its dataset",
     ),
     "no-checkpoint": (_no_checkpoint, 1, "no checkpoint in"),
+    "truncated-checkpoint": (_truncated_checkpoint, 1, "step-000000007.ckpt is unreadable"),
 }
 
 

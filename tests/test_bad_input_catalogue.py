@@ -174,6 +174,8 @@ CASES = [
         "are both view 0 at time 0",
         dynamic=True,
     ),
+    # frames with time but no view: accepted; efficient4d groups them by camera pose (tests/efficient4d_ns)
+    Case("time-without-view", edit(lambda m: [f.pop("view", None) for f in m["frames"]]), None, dynamic=True),
     Case("blender-layout", blender_layout, "datagen convert blender"),
     Case(
         "blender-camera-angle",

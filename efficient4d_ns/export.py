@@ -32,7 +32,7 @@ from torch import Tensor
 from datagen.options import OptionError, check_options
 from datagen.user_errors import UserError
 from efficient4d_ns import gaussians4d as g4
-from splatcore.atomic import leftover_siblings, replacing_directory
+from splatcore.atomic import atomic_directory, leftover_siblings
 from splatcore.ply import SplatPly, write_splat_ply
 
 SH_C0 = 0.28209479177387814
@@ -224,7 +224,7 @@ def write_export(
         the manifest written to times.json, and the names ``extra`` wrote.
     """
     manifest: dict = {}
-    with replacing_directory(output_dir) as folder:
+    with atomic_directory(output_dir, replace=True) as folder:
         for i, (t, splats) in enumerate(slices):
             name = f"frame_{i:03d}.ply"
             write_splat_ply(folder / name, splats)

@@ -1,7 +1,7 @@
 """Atomic writes: a file or folder appears complete under its final name, or not at all.
 
-:func:`replacing_directory` also replaces an existing folder as a whole (an export set): readers see the old set or
-the new one, never a mix, and a killed writer leaves the old set in place.
+``atomic_directory(path, replace=True)`` also replaces an existing folder as a whole (a dataset, an export set):
+readers see the old folder or the new one, never a mix, and a killed writer leaves the old one in place.
 
 `tempfile` creates private (0600 / 0700) entries; what we publish gets the permissions a plain `open()` or
 `mkdir()` would give under the current umask, so exports and caches stay readable by the user's other tools.
@@ -47,18 +47,54 @@ def atomic_file(path: Path) -> Iterator[Path]:
 
 
 @contextmanager
-def atomic_directory(path: Path) -> Iterator[Path]:
-    """Yield a temporary folder beside `path`; rename it to `path` on success (which must not exist yet)."""
+def atomic_directory(path: Path, replace: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder beside `path` (hidden, ``.<name>.tmp-XXXX``); rename it to `path` on success.
+
+    An interrupted process leaves only the hidden temporary folder, never one that looks complete.
+
+    Args:
+        path: the folder to publish.
+        replace: an existing `path` is moved aside, the new folder renamed into place, and the old one deleted
+            (restored if the rename fails). Without it `path` must not exist or be empty.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
         yield tmp
         tmp.chmod(0o777 & ~current_umask())
-        os.replace(tmp, path)
+        if replace:
+            _swap_into_place(tmp, path)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _swap_into_place(tmp_dir: Path, out_dir: Path) -> None:
+    """Rename ``tmp_dir`` to ``out_dir``, moving an existing ``out_dir`` aside first and deleting it after.
+
+    Where the system can exchange the two folders in one step there is no moment without ``out_dir``; otherwise a
+    kill between the two renames leaves the previous folder in a hidden ``.<name>.old-*`` sibling (see
+    :func:`leftover_siblings`).
+    """
+    if out_dir.exists() and exchange_paths(tmp_dir, out_dir):
+        shutil.rmtree(tmp_dir, ignore_errors=True)  # now holds the previous folder
+        return
+    old_dir = None
+    if out_dir.exists():
+        old_dir = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+        os.replace(out_dir, old_dir / "data")
+    try:
+        os.replace(tmp_dir, out_dir)
+    except BaseException:
+        if old_dir is not None:  # put the previous folder back
+            os.replace(old_dir / "data", out_dir)
+            old_dir.rmdir()
+        raise
+    if old_dir is not None:
+        shutil.rmtree(old_dir, ignore_errors=True)
 
 
 _AT_FDCWD = -100
@@ -83,47 +119,8 @@ def exchange_paths(a: Path, b: Path) -> bool:
 
 
 def leftover_siblings(path: Path) -> list[Path]:
-    """Hidden siblings :func:`replacing_directory` leaves only when its process is killed (``.<name>.tmp-*``:
-    an unfinished new set, or the previous set after the swap)."""
+    """Hidden siblings :func:`atomic_directory` leaves only when its process is killed: ``.<name>.tmp-*`` (an
+    unfinished new folder, or the previous one after an exchange) and ``.<name>.old-*`` (the previous one, between
+    the two renames of a swap)."""
     path = Path(path)
-    return sorted(path.parent.glob(f".{path.name}.tmp-*"))
-
-
-@contextmanager
-def replacing_directory(path: Path) -> Iterator[Path]:
-    """Yield an empty temporary folder beside ``path``; on success it replaces ``path`` (if any) as a whole.
-
-    The swap is one atomic exchange where the system offers it; elsewhere the old folder is renamed aside first and
-    put back if the second rename fails. On any exception the temporary folder is removed and ``path`` is untouched;
-    a killed process leaves ``path`` as it was plus a hidden ``.<name>.tmp-*`` sibling (see
-    :func:`leftover_siblings`). The caller decides whether ``path`` may be replaced at all.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-    try:
-        yield tmp
-        tmp.chmod(0o777 & ~current_umask())
-        if not path.exists():
-            os.replace(tmp, path)
-            return
-        if not exchange_paths(tmp, path):
-            _swap_by_renames(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    shutil.rmtree(tmp, ignore_errors=True)  # now holds the previous folder
-
-
-def _swap_by_renames(new: Path, path: Path) -> None:
-    """Put ``new`` at ``path`` and the previous ``path`` at ``new`` with two renames (restoring on failure)."""
-    aside = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-    os.replace(path, aside / "previous")
-    try:
-        os.replace(new, path)
-    except BaseException:
-        os.replace(aside / "previous", path)
-        aside.rmdir()
-        raise
-    os.replace(aside / "previous", new)
-    aside.rmdir()
+    return sorted([*path.parent.glob(f".{path.name}.tmp-*"), *path.parent.glob(f".{path.name}.old-*")])

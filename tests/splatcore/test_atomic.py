@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from splatcore.atomic import atomic_directory, atomic_file, leftover_siblings, replacing_directory
+from splatcore.atomic import atomic_directory, atomic_file, exchange_paths, leftover_siblings
 
 
 def test_atomic_file_publishes_with_umask_permissions(tmp_path):
@@ -49,7 +49,7 @@ def test_atomic_directory_publishes_whole_or_nothing(tmp_path):
 
 
 @pytest.mark.parametrize("exchange", [True, False], ids=["exchange", "two-renames"])
-def test_replacing_directory_swaps_the_whole_set(tmp_path, monkeypatch, exchange):
+def test_atomic_directory_replaces_the_whole_set_never_a_mix(tmp_path, monkeypatch, exchange):
     import splatcore.atomic
 
     if not exchange:
@@ -58,7 +58,7 @@ def test_replacing_directory_swaps_the_whole_set(tmp_path, monkeypatch, exchange
     target.mkdir()
     for name in ("frame_000.ply", "frame_001.ply", "times.json"):
         (target / name).write_text("old")
-    with replacing_directory(target) as tmp:
+    with atomic_directory(target, replace=True) as tmp:
         assert tmp.parent == tmp_path and tmp.name.startswith(".export.tmp-")
         (tmp / "frame_000.ply").write_text("new")
         assert (target / "frame_001.ply").read_text() == "old"  # readers still see the previous set
@@ -66,15 +66,16 @@ def test_replacing_directory_swaps_the_whole_set(tmp_path, monkeypatch, exchange
     assert [p.name for p in tmp_path.iterdir()] == ["export"] and leftover_siblings(target) == []
 
 
-def test_replacing_directory_failure_keeps_the_previous_set(tmp_path):
-    target = tmp_path / "export"
-    target.mkdir()
-    (target / "times.json").write_text("old")
-    with pytest.raises(RuntimeError), replacing_directory(target) as tmp:
-        (tmp / "times.json").write_text("half")
-        raise RuntimeError("crash")
-    assert (target / "times.json").read_text() == "old"
-    assert [p.name for p in tmp_path.iterdir()] == ["export"]
-    with replacing_directory(tmp_path / "fresh") as tmp:
-        (tmp / "a").write_text("1")
-    assert (tmp_path / "fresh" / "a").read_text() == "1"
+def test_exchange_paths_swaps_two_folders(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "x").write_text("from a")
+    if not exchange_paths(tmp_path / "a", tmp_path / "b"):
+        pytest.skip("this system or file system cannot exchange paths atomically")
+    assert (tmp_path / "b" / "x").read_text() == "from a" and not any((tmp_path / "a").iterdir())
+
+
+def test_leftover_siblings_lists_what_a_killed_writer_leaves(tmp_path):
+    for name in (".export.tmp-a1", ".export.old-b2", ".exports.tmp-c3", "export"):
+        (tmp_path / name).mkdir()
+    assert [p.name for p in leftover_siblings(tmp_path / "export")] == [".export.old-b2", ".export.tmp-a1"]

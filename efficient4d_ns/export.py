@@ -2,7 +2,7 @@
 
     e4d-export --load-config outputs/.../config.yml --output-dir exports/dance --num-times 16 --turntable
 
-Each PLY is the 3D slice at its time in the standard 3DGS layout (see `splatcore.ply`), loadable by common splat
+Each PLY (and, unless `--no-splat`, a `.splat` file beside it) is the 3D slice at its time in the standard 3DGS layout (see `splatcore.ply`), loadable by common splat
 viewers: means μ_{x|t}, Σ_{x|t} decomposed into scales and a rotation by eigendecomposition, opacity σ(o)·p(t);
 Gaussians whose temporal marginal is below the cull threshold are left out. `times.json` lists file → time. The
 turntable sweeps azimuth 0→360° and time 0→T together at the training cameras' radius, elevation and intrinsics.
@@ -34,6 +34,7 @@ from datagen.user_errors import UserError
 from efficient4d_ns import gaussians4d as g4
 from splatcore.atomic import atomic_directory, leftover_siblings
 from splatcore.ply import SplatPly, write_splat_ply
+from splatcore.splat_format import write_splat
 
 SH_C0 = 0.28209479177387814
 MANIFEST_NAME = "times.json"
@@ -113,6 +114,8 @@ class ExportE4D:
     """Folder for frame_XXX.ply, times.json and turntable.{mp4,gif}; an earlier export there is replaced whole."""
     num_times: int = 10
     """Number of timestamps, evenly spaced over [0, T] (both ends included)."""
+    splat: bool = True
+    """Also write frame_XXX.splat beside each PLY (the 32-byte-per-Gaussian format web splat viewers load)."""
     turntable: bool = False
     """Also render a turntable that sweeps the view (360°) and time (0 → T) together."""
     turntable_frames: int = 60
@@ -151,8 +154,8 @@ class ExportE4D:
             for t in times
         )  # fmt: skip
         turntable = partial(self._write_turntable, pipeline=pipeline, model=model, duration=duration)
-        manifest, extra = write_export(self.output_dir, slices, turntable if self.turntable else None)
-        print(f"Wrote {len(manifest)} PLY files to {self.output_dir}")
+        manifest, extra = write_export(self.output_dir, slices, turntable if self.turntable else None, self.splat)
+        print(f"Wrote {len(manifest)} PLY{' and .splat' if self.splat else ''} files to {self.output_dir}")
         for name in extra:
             print(f"Wrote {self.output_dir / name}")
 
@@ -212,6 +215,7 @@ def write_export(
     output_dir: Path,
     slices: Iterable[tuple[float, SplatPly]],
     extra: Optional[Callable[[Path], list[str]]] = None,
+    splat: bool = False,
 ) -> tuple[dict, list[str]]:
     """Write one PLY per (time, splats) and times.json (last) as one set that replaces ``output_dir`` whole.
 
@@ -219,6 +223,7 @@ def write_export(
         output_dir: the export folder (replaced, never merged into).
         slices: (time, splats) in the order of the files frame_000.ply, frame_001.ply, ...
         extra: writes further files into the set's (temporary) folder and returns their names.
+        splat: also write frame_XXX.splat beside each PLY (listed under "splat" in the manifest).
 
     Returns:
         the manifest written to times.json, and the names ``extra`` wrote.
@@ -229,6 +234,8 @@ def write_export(
             name = f"frame_{i:03d}.ply"
             write_splat_ply(folder / name, splats)
             manifest[name] = {"time": float(t), "num_gaussians": splats.count}
+            if splat:
+                manifest[name]["splat"] = write_splat(folder / f"frame_{i:03d}.splat", splats).name
         names = extra(folder) if extra is not None else []
         (folder / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2))
     return manifest, names

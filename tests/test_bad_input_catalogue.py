@@ -488,7 +488,7 @@ def _truncated_checkpoint(run_dir: Path, data: Path) -> None:
 
 
 EXPORT_RUN_CASES = {
-    "moved-dataset": (lambda run_dir, data: data.rename(data.with_name("moved")), 0, "Wrote 2 PLY files"),
+    "moved-dataset": (lambda run_dir, data: data.rename(data.with_name("moved")), 0, "Wrote 2 PLY and .splat files"),
     "moved-dataset-without-snapshot": (
         _no_snapshot_and_moved_dataset,
         1,

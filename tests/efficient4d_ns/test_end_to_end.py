@@ -66,7 +66,9 @@ def test_train_then_export_per_timestamp_plys(tmp_path):
         [str(BIN / "e4d-export"), "--load-config", str(config), "--output-dir", str(export), "--num-times", "2"],
         tmp_path,
     )
-    assert sorted(p.name for p in export.iterdir()) == ["frame_000.ply", "frame_001.ply", "times.json"]
+    assert sorted(p.name for p in export.iterdir()) == [
+        "frame_000.ply", "frame_000.splat", "frame_001.ply", "frame_001.splat", "times.json"
+    ]  # fmt: skip
     data = (tmp_path / "moved").rename(data)
     _run(
         [

@@ -198,7 +198,8 @@ def test_export_reads_the_run_not_the_moved_dataset(tmp_path, capsys):
     expected = splats_at_time(saved, 0.0)  # the checkpoint's Gaussians, not a fresh initialisation
     np.testing.assert_allclose(read_splat_ply(out / "frame_000.ply").means, expected.means, atol=1e-6)
     assert (out / "turntable.gif").stat().st_size > 0
-    assert f"Wrote 3 PLY files to {out}" in capsys.readouterr().out
+    assert f"Wrote 3 PLY and .splat files to {out}" in capsys.readouterr().out
+    assert manifest["frame_002.ply"]["splat"] == "frame_002.splat" and (out / "frame_002.splat").is_file()
 
     (config.parent / "dataset_cameras.json").unlink()  # a run from before the snapshot existed
     assert export_main(args) == 1

@@ -154,7 +154,8 @@ class ExportE4D:
             for t in times
         )  # fmt: skip
         turntable = partial(self._write_turntable, pipeline=pipeline, model=model, duration=duration)
-        manifest, extra = write_export(self.output_dir, slices, turntable if self.turntable else None, self.splat)
+        write_frame = partial(write_frame_files, splat=self.splat)
+        manifest, extra = write_export(self.output_dir, slices, turntable if self.turntable else None, write_frame)
         print(f"Wrote {len(manifest)} PLY{' and .splat' if self.splat else ''} files to {self.output_dir}")
         for name in extra:
             print(f"Wrote {self.output_dir / name}")
@@ -211,19 +212,29 @@ def check_output_dir(output_dir: Path) -> None:
         )
 
 
+FrameWriter = Callable[[Path, int, SplatPly], dict]
+"""Writes frame ``i``'s files into a folder; returns its manifest entry beyond time and count (e.g. {"splat": ...})."""
+
+
+def write_frame_files(folder: Path, i: int, splats: SplatPly, splat: bool = False) -> dict:
+    """frame_XXX.ply (and frame_XXX.splat when ``splat``) of slice ``i``, as trained."""
+    write_splat_ply(folder / f"frame_{i:03d}.ply", splats)
+    return {"splat": write_splat(folder / f"frame_{i:03d}.splat", splats).name} if splat else {}
+
+
 def write_export(
     output_dir: Path,
     slices: Iterable[tuple[float, SplatPly]],
     extra: Optional[Callable[[Path], list[str]]] = None,
-    splat: bool = False,
+    write_frame: FrameWriter = write_frame_files,
 ) -> tuple[dict, list[str]]:
-    """Write one PLY per (time, splats) and times.json (last) as one set that replaces ``output_dir`` whole.
+    """Write the files of each (time, splats) and times.json (last) as one set that replaces ``output_dir`` whole.
 
     Args:
         output_dir: the export folder (replaced, never merged into).
         slices: (time, splats) in the order of the files frame_000.ply, frame_001.ply, ...
         extra: writes further files into the set's (temporary) folder and returns their names.
-        splat: also write frame_XXX.splat beside each PLY (listed under "splat" in the manifest).
+        write_frame: writes one slice's files into the temporary folder (default: its PLY).
 
     Returns:
         the manifest written to times.json, and the names ``extra`` wrote.
@@ -231,11 +242,8 @@ def write_export(
     manifest: dict = {}
     with atomic_directory(output_dir, replace=True) as folder:
         for i, (t, splats) in enumerate(slices):
-            name = f"frame_{i:03d}.ply"
-            write_splat_ply(folder / name, splats)
-            manifest[name] = {"time": float(t), "num_gaussians": splats.count}
-            if splat:
-                manifest[name]["splat"] = write_splat(folder / f"frame_{i:03d}.splat", splats).name
+            entry = {"time": float(t), "num_gaussians": splats.count}
+            manifest[f"frame_{i:03d}.ply"] = {**entry, **write_frame(folder, i, splats)}
         names = extra(folder) if extra is not None else []
         (folder / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2))
     return manifest, names

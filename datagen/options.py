@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, Optional
 
 from datagen.user_errors import UserError
 
@@ -54,21 +54,23 @@ def _non_finite(value) -> bool:
     return False
 
 
-def check_options(command) -> None:
+def check_options(command, rules: Optional[Mapping[str, tuple[Callable[[Any], bool], str]]] = None) -> None:
     """Raise :class:`OptionError` for the first bad option value of ``command`` and its nested dataclasses.
 
     Every float must be finite (NaN and infinity are never meant); fields named in :data:`RULES` must pass theirs.
+    ``rules`` adds (or, for a command whose field means something else, replaces) entries of :data:`RULES`.
     """
     if not dataclasses.is_dataclass(command):
         return
+    table = {**RULES, **(rules or {})}
     for field in dataclasses.fields(command):
         value = getattr(command, field.name)
         if dataclasses.is_dataclass(value):
-            check_options(value)
+            check_options(value, rules)
             continue
         if _non_finite(value):
             raise OptionError(f"{option_name(field.name)} {value!r}: must be a finite number")
-        rule = RULES.get(field.name)
+        rule = table.get(field.name)
         if rule is not None and not rule[0](value):
             shown = str(value) if isinstance(value, Path) else repr(value)
             raise OptionError(f"{option_name(field.name)} {shown}: {rule[1]}")

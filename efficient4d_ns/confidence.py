@@ -107,17 +107,63 @@ def load_rgb_white(path: Path) -> np.ndarray:
 
 
 def confidence_cache_key(
-    data_dir: Path, image_paths: list[Path], mode: ConfidenceMode, interpolator: Interpolator
+    data_dir: Path,
+    image_paths: list[Path],
+    views: list[int],
+    times: list[float],
+    mode: ConfidenceMode,
+    interpolator: Interpolator,
 ) -> str:
-    """Hash of transforms.json, the image bytes, the mode and the interpolator: any change gives a new key."""
+    """Hash of transforms.json, the image bytes, each frame's view and time, the mode and the interpolator: any
+    change gives a new key.
+
+    Args:
+        data_dir: the dataset directory as the dataparser read it (never guessed from the image paths, which may
+            lie at any depth).
+    """
     digest = hashlib.sha1(f"v{CACHE_VERSION}|{mode}|{interpolator.cache_key()}".encode())
     transforms = Path(data_dir) / "transforms.json"
     if transforms.is_file():
         digest.update(transforms.read_bytes())
+    # the grouping the maps were computed with, whatever file it came from
+    digest.update(json.dumps([[int(v), float(t)] for v, t in zip(views, times, strict=True)]).encode())
     for path in image_paths:
         digest.update(str(Path(path).name).encode())
         digest.update(Path(path).read_bytes())
     return digest.hexdigest()[:20]
+
+
+def camera_groups(views: list[int], c2w: np.ndarray, decimals: int = 5) -> list[int]:
+    """One group id per frame: its ``view`` where it has one (≥ 0), else one id per distinct camera pose.
+
+    A confidence map compares a frame with its time neighbours from the same camera; frames that carry ``time`` but
+    no ``view`` must not be pooled into one sequence across cameras, so identical poses (to ``decimals``) stand in
+    for the view.
+
+    Args:
+        views: per-frame view index, -1 where the frame has none.
+        c2w: [N, 3, 4] or [N, 4, 4] camera-to-world poses.
+        decimals: rounding that decides "identical".
+
+    Returns:
+        group ids (views kept as they are; pose groups numbered after the largest view).
+    """
+    c2w = np.asarray(c2w, np.float64)
+    if c2w.shape[0] != len(views):
+        raise ValueError(f"camera_groups: {len(views)} views but {c2w.shape[0]} poses")
+    next_id = max([int(v) for v in views] + [-1]) + 1
+    by_pose: dict[bytes, int] = {}
+    groups = []
+    for view, pose in zip(views, c2w, strict=True):
+        if view >= 0:
+            groups.append(int(view))
+            continue
+        key = (np.round(pose[:3, :4], decimals) + 0.0).tobytes()  # + 0.0: -0.0 and 0.0 are one pose
+        if key not in by_pose:
+            by_pose[key] = next_id
+            next_id += 1
+        groups.append(by_pose[key])
+    return groups
 
 
 def compute_confidence_maps(
@@ -129,8 +175,8 @@ def compute_confidence_maps(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Confidence maps of a time × view image matrix, in the order of `image_paths`.
 
-    Frames are grouped by `views` and ordered by `times` within a view; a frame without a time (nan) or alone in its
-    view gets confidence 1.
+    Frames are grouped by `views` (see `camera_groups` for frames without one) and ordered by `times` within a view;
+    a frame without a time (nan) or alone in its view gets confidence 1.
 
     Returns:
         conf_rgb, conf_ssim: [N, H, W] float32 (all images must share one size).
@@ -183,8 +229,8 @@ def load_or_compute_confidence(
     """Confidence maps from `<cache_dir>/confidence-<key>.npz`, computing and caching them on a miss.
 
     Args:
-        data_dir: dataset directory (its transforms.json enters the key).
-        image_paths, views, times: the frames, as for `compute_confidence_maps`.
+        data_dir: the dataparser's dataset directory (its transforms.json enters the key).
+        image_paths, views, times: the frames, as for `compute_confidence_maps` (views and times enter the key).
         interpolator, mode: how to compute them (both enter the key).
         cache_dir: where to cache; default `<data_dir>/.cache`.
         write_pngs: also write viewable PNGs into `<cache_dir>/confidence-<key>/` on a miss.
@@ -193,7 +239,7 @@ def load_or_compute_confidence(
         conf_rgb [N, H, W], conf_ssim [N, H, W] (float32), the cache file, and whether it was a cache hit.
     """
     cache_dir = Path(cache_dir) if cache_dir is not None else Path(data_dir) / ".cache"
-    key = confidence_cache_key(data_dir, image_paths, mode, interpolator)
+    key = confidence_cache_key(data_dir, image_paths, views, times, mode, interpolator)
     cache_file = cache_dir / f"confidence-{key}.npz"
     if cache_file.is_file():
         with np.load(cache_file) as cached:

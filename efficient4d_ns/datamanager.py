@@ -69,18 +69,24 @@ class E4DDataManager(CpuSafeFullImageDatamanager):
             self._load_confidence()
 
     def _load_confidence(self) -> None:
-        from efficient4d_ns.confidence import load_or_compute_confidence
+        from efficient4d_ns.confidence import camera_groups, load_or_compute_confidence
 
         outputs = self.train_dataparser_outputs
         meta = outputs.metadata.get("frame_meta", {})
         num = len(outputs.image_filenames)
         views = meta["view"].tolist() if "view" in meta else [-1] * num
         times = meta["time"].tolist() if "time" in meta else outputs.cameras.times.reshape(-1).tolist()
-        data_dir = Path(outputs.image_filenames[0]).parent.parent
+        groups = camera_groups(views, outputs.cameras.camera_to_worlds.numpy())
+        if min(views, default=0) < 0 and len(set(groups)) == num:
+            CONSOLE.print(
+                "[yellow]efficient4d: the frames have no 'view' and no two share a camera pose, so no frame has a "
+                "time neighbour from its own camera: every confidence is 1. Add 'view' to the frames of "
+                "transforms.json to group them.[/yellow]"
+            )
         conf_rgb, conf_ssim, cache_file, hit = load_or_compute_confidence(
-            data_dir,
+            self.dataparser.dataset().data_dir,  # where transforms.json really is (hashed into the cache key)
             [Path(p) for p in outputs.image_filenames],
-            views,
+            groups,
             times,
             self._make_interpolator(),
             self.config.confidence_mode,

@@ -2,9 +2,9 @@
 
 L_img-conf = λ̃_rgb · mean(C_rgb ⊙ |I − Î|) + λ̃_ssim · mean(C_ssim ⊙ (1 − SSIM(I, Î))).
 
-The paper sets λ̃_rgb = 8000, λ̃_ssim = 2000 against λ_SDS = 1. Without SDS only their ratio matters, so the weights
-are normalised to sum to one (0.8 / 0.2 — exactly 3DGS's (1 − λ_dssim) / λ_dssim), which keeps the learning rates of
-4DGS meaningful; with SDS on, the SDS weight is divided by the same sum (1/10000) to keep the paper's balance.
+The paper sets λ̃_rgb = 8000, λ̃_ssim = 2000 against λ_SDS = 1. Without SDS (which this release does not implement)
+only their ratio matters, so the weights are normalised to sum to one (0.8 / 0.2 — exactly 3DGS's
+(1 − λ_dssim) / λ_dssim), which keeps the learning rates of 4DGS meaningful.
 """
 
 import torch

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 from efficient4d_ns import gaussians4d as g4
 from efficient4d_ns.losses import confidence_weighted_loss, normalised_weights
+from efficient4d_ns.sds import require_no_sds
 from efficient4d_ns.strategy import Temporal4DStrategy
 from nsglue.base_model import CpuSafeSplatfactoModel
 from nsglue.gaussians import knn_mean_distance
@@ -61,9 +62,10 @@ class Efficient4DModelConfig(Densification3DGSModelConfig):
     lambda_ssim: float = 2000.0
     """λ̃_ssim of eq. (13) (paper: 2000)."""
     sds_lambda: float = 0.0
-    """λ_SDS of eq. (13) (paper: 1, relative to the un-normalised weights); 0 disables SDS."""
+    """λ_SDS of eq. (13) (paper: 1). Must stay 0: the SDS term is not implemented, and a positive value is refused
+    when parsed (efficient4d_ns.sds)."""
     sds_model_path: Optional[Path] = None
-    """Local diffusers folder of the image-conditioned diffusion model used by SDS (required when sds_lambda > 0)."""
+    """Reserved for the diffusion model SDS will use; not read."""
     export_time: float = 0.0
     """Time at which `ns-export gaussian-splat` (and the viewer's initial point cloud) slice the 4D Gaussians."""
     background_color: Literal["random", "black", "white"] = "white"
@@ -75,6 +77,9 @@ class Efficient4DModelConfig(Densification3DGSModelConfig):
     # no opacity reset (the first is at 3,000), and the position learning rate decays over 30,000 steps
     # (efficient4d_ns.config), i.e. to 0.79x by step 1,500.
 
+    def __post_init__(self) -> None:
+        require_no_sds(self.sds_lambda, self.sds_model_path)  # at option parsing, before any data is read
+
 
 class Efficient4DModel(CpuSafeSplatfactoModel):
     """4D Gaussians sliced at `camera.times`, rasterized through `splatcore.rasterize(..., covars=Σ_{x|t})`."""
@@ -82,10 +87,7 @@ class Efficient4DModel(CpuSafeSplatfactoModel):
     config: Efficient4DModelConfig
 
     def populate_modules(self) -> None:
-        if self.config.sds_lambda > 0:
-            from efficient4d_ns.sds import require_sds_support
-
-            require_sds_support(self.config.sds_model_path)
+        require_no_sds(self.config.sds_lambda, self.config.sds_model_path)  # configs loaded from YAML skip __init__
         super().populate_modules()
         self._export_cache: Optional[Tuple[tuple, Dict[str, Tensor]]] = None
         self.loss_weights = normalised_weights(self.config.lambda_rgb, self.config.lambda_ssim)

@@ -1,44 +1,28 @@
-"""Score distillation (SDS) guidance for Efficient4D: start-up checks and loading of a local diffusers model.
+"""Score distillation (SDS) for Efficient4D: not built yet, so asking for it is refused at once.
 
 SDS needs an image-conditioned novel-view diffusion model (the paper uses SyncDreamer/Zero123-style models
-conditioned on the input video frame). Weights are never downloaded: the user passes a local diffusers folder.
-This release validates and loads it; the SDS gradient itself is not implemented, which is reported at start-up
-(not mid-training) so that a long run never starts with a term silently missing.
+conditioned on the input video frame). Until the guidance term exists, a positive ``sds_lambda`` is an error raised
+when the option is parsed (and again when a saved config builds the model), before the datamanager computes
+anything and before any diffusion weights are read, so that no run starts with a term silently missing.
 """
 
+from __future__ import annotations
+
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
+
+from datagen.user_errors import UserError
 
 
-def check_sds_model_path(path: Optional[Path]) -> Path:
-    """Validate `--pipeline.model.sds-model-path`; returns the folder or raises a ValueError/FileNotFoundError."""
-    if path is None:
-        raise ValueError(
-            "sds_lambda > 0 needs --pipeline.model.sds-model-path: a local diffusers folder (with model_index.json) "
-            "of an image-conditioned diffusion model. Weights are not downloaded. Or set --pipeline.model.sds-lambda 0."
+class SdsNotAvailableError(UserError):
+    """SDS was asked for, but this release computes no SDS term."""
+
+
+def require_no_sds(sds_lambda: float, sds_model_path: Optional[Path] = None) -> None:
+    """Raise :class:`SdsNotAvailableError` when ``sds_lambda`` asks for SDS; reads no file and loads no model."""
+    if sds_lambda > 0:
+        given = f" (--pipeline.model.sds-model-path {sds_model_path} is not read)" if sds_model_path else ""
+        raise SdsNotAvailableError(
+            f"--pipeline.model.sds-lambda {sds_lambda:g}: the SDS term of Efficient4D is not implemented in this "
+            f"release{given}; train with --pipeline.model.sds-lambda 0 (the default)"
         )
-    path = Path(path)
-    if not path.is_dir():
-        raise FileNotFoundError(
-            f"SDS model folder {path} does not exist; pass a local diffusers folder or sds-lambda 0"
-        )
-    if not (path / "model_index.json").is_file():
-        raise ValueError(f"{path} has no model_index.json: it is not a diffusers pipeline folder (sds_model_path)")
-    return path
-
-
-def load_sds_pipeline(path: Path, device: str = "cpu") -> Any:
-    """Load the diffusers pipeline at `path` offline (local files only) onto `device`."""
-    from diffusers import DiffusionPipeline
-
-    pipeline = DiffusionPipeline.from_pretrained(str(check_sds_model_path(path)), local_files_only=True)
-    return pipeline.to(device)
-
-
-def require_sds_support(path: Optional[Path]) -> None:
-    """Start-up gate used by the model: valid path, loadable model, then a clear 'not implemented' message."""
-    load_sds_pipeline(check_sds_model_path(path))
-    raise NotImplementedError(
-        "The SDS term of Efficient4D is not implemented in this release (its model loads, but no guidance is "
-        "computed); train with --pipeline.model.sds-lambda 0."
-    )

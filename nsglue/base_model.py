@@ -25,6 +25,7 @@ from nerfstudio.utils.rich_utils import CONSOLE
 from pytorch_msssim import SSIM
 from torch import Tensor, nn
 
+from nsglue.finite_guard import guard_callbacks
 from nsglue.gaussians import initial_gaussian_params, rebind_optimizers
 from nsglue.ray_bundles import camera_from_ray_bundle, depth_along_rays, straight_rgba
 from nsglue.strategy import NoInitialResetStrategy
@@ -175,6 +176,10 @@ class CpuSafeSplatfactoModel(SplatfactoModel):
             return None
 
     # ---- training hooks --------------------------------------------------------------------------------------
+    def get_training_callbacks(self, training_callback_attributes) -> list:
+        """Splatfacto's callbacks, then a check that stops at the first non-finite loss or parameter."""
+        return super().get_training_callbacks(training_callback_attributes) + guard_callbacks(self)
+
     def step_cb(self, optimizers: Optimizers, step: int) -> None:
         """Store the step and optimizers; re-point optimizers at parameters replaced by a checkpoint load."""
         super().step_cb(optimizers, step)

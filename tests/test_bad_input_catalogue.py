@@ -174,6 +174,8 @@ CASES = [
         "are both view 0 at time 0",
         dynamic=True,
     ),
+    # frames with time but no view: accepted; efficient4d groups them by camera pose (tests/efficient4d_ns)
+    Case("time-without-view", edit(lambda m: [f.pop("view", None) for f in m["frames"]]), None, dynamic=True),
     Case("blender-layout", blender_layout, "datagen convert blender"),
     Case(
         "blender-camera-angle",
@@ -430,3 +432,132 @@ def test_run_keeps_a_camera_snapshot_that_replaces_a_moved_dataset(tmp_path):
     torch.testing.assert_close(restored.scene_box.aabb, outputs.scene_box.aabb)
     for key, column in outputs.metadata["frame_meta"].items():
         torch.testing.assert_close(restored.metadata["frame_meta"][key], column, equal_nan=True)
+
+
+# ---- e4d-export: options and runs -----------------------------------------------------------------------------------
+
+EXPORT_OPTION_CASES = {
+    "turntable-fps-0": (["--turntable-fps", "0"], "--turntable-fps 0.0: must be more than 0 frames per second"),
+    "turntable-fps-nan": (["--turntable-fps", "nan"], "--turntable-fps nan: must be a finite number"),
+    "turntable-frames-0": (["--turntable-frames", "0"], "--turntable-frames 0: must be at least 1"),
+    "num-times-0": (["--num-times", "0"], "--num-times 0: must be at least 1"),
+    "output-dir-is-a-file": (["--output-dir", "{tmp}/file"], "--output-dir {tmp}/file: is an existing file"),
+    "output-dir-not-an-export": (["--output-dir", "{tmp}/other"], "holds files but no times.json"),
+    "config-missing": (["--load-config", "{tmp}/nope.yml"], "--load-config {tmp}/nope.yml: does not exist"),
+    "config-not-a-run": (["--load-config", "{tmp}/file"], "--load-config {tmp}/file: not a training run's config"),
+}
+
+
+@pytest.mark.parametrize(("args", "message"), EXPORT_OPTION_CASES.values(), ids=EXPORT_OPTION_CASES.keys())
+def test_bad_export_options_name_the_option_before_anything_is_written(tmp_path, capsys, args, message):
+    from efficient4d_ns.export import main as export_main
+
+    (tmp_path / "file").write_text("not a directory")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("keep me")
+    (tmp_path / "config.yml").write_text("{}")
+    base = ["--load-config", "{tmp}/config.yml", "--output-dir", "{tmp}/out", "--turntable"]
+    fill = {"tmp": str(tmp_path)}
+    assert export_main([a.format(**fill) for a in base + args]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("e4d-export: error: ") and message.format(**fill) in error and "Traceback" not in error
+    assert not (tmp_path / "out").exists() and (tmp_path / "other" / "notes.txt").read_text() == "keep me"
+
+
+@pytest.fixture(scope="module")
+def efficient4d_run(tmp_path_factory):
+    """(dataset, run directory) of an efficient4d run, built without training."""
+    from tests.efficient4d_ns.test_export import _run_directory
+
+    data, config, _ = _run_directory(tmp_path_factory.mktemp("run"))
+    return data, config.parent
+
+
+def _no_snapshot_and_moved_dataset(run_dir: Path, data: Path) -> None:
+    (run_dir / "dataset_cameras.json").unlink()
+    data.rename(data.with_name("moved"))
+
+
+def _no_checkpoint(run_dir: Path, data: Path) -> None:
+    for checkpoint in (run_dir / "nerfstudio_models").iterdir():
+        checkpoint.unlink()
+
+
+def _truncated_checkpoint(run_dir: Path, data: Path) -> None:
+    checkpoint = run_dir / "nerfstudio_models" / "step-000000007.ckpt"
+    checkpoint.write_bytes(checkpoint.read_bytes()[:4096])
+
+
+EXPORT_RUN_CASES = {
+    "moved-dataset": (lambda run_dir, data: data.rename(data.with_name("moved")), 0, "Wrote 2 PLY and .splat files"),
+    "moved-dataset-without-snapshot": (
+        _no_snapshot_and_moved_dataset,
+        1,
+        "has no dataset_cameras.json (runs made before this version do not), and its dataset",
+    ),
+    "no-checkpoint": (_no_checkpoint, 1, "no checkpoint in"),
+    "truncated-checkpoint": (_truncated_checkpoint, 1, "step-000000007.ckpt is unreadable"),
+}
+
+
+@pytest.mark.parametrize(("mutate", "status", "message"), EXPORT_RUN_CASES.values(), ids=EXPORT_RUN_CASES.keys())
+def test_export_runs(tmp_path, capsys, efficient4d_run, mutate, status, message):
+    import shutil
+
+    import yaml
+
+    from efficient4d_ns.export import main as export_main
+
+    data = Path(shutil.copytree(efficient4d_run[0], tmp_path / "data"))
+    run_dir = Path(shutil.copytree(efficient4d_run[1], tmp_path / "run"))
+    config = run_dir / "config.yml"
+    run = yaml.load(config.read_text(), Loader=yaml.Loader)
+    run.pipeline.datamanager.data = data  # the copy's own dataset
+    config.write_text(yaml.dump(run))
+    mutate(run_dir, data)
+    out = tmp_path / "export"
+    assert export_main(["--load-config", str(config), "--output-dir", str(out), "--num-times", "2"]) == status
+    captured = capsys.readouterr()
+    assert message in (captured.out if status == 0 else captured.err) and "Traceback" not in captured.err
+    assert out.exists() == (status == 0)
+
+
+# ---- ns-train: options refused at parse time, training that diverges -------------------------------------------------
+
+NS_TRAIN_CASES = {
+    "sds-asked-for": (
+        ["efficient4d-cpu", "--pipeline.model.sds-lambda", "1"],
+        True,
+        2,
+        "--pipeline.model.sds-lambda 1: the SDS term of Efficient4D is not implemented",
+    ),
+    "diverging-learning-rate": (
+        ["rigi-splat-cpu", "--optimizers.scales.optimizer.lr", "1e30", "--max-num-iterations", "5"],
+        False,
+        1,
+        "training stopped at step 0: parameter group 'scales' holds",
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("args", "dynamic", "status", "message"), NS_TRAIN_CASES.values(), ids=NS_TRAIN_CASES.keys())
+def test_ns_train_refuses_with_a_message_and_no_traceback(tmp_path, args, dynamic, status, message):
+    data = make_dataset(tmp_path, dynamic=dynamic)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "OMP_NUM_THREADS": "1"}
+    env.pop("DATAGEN_TRACEBACK", None)
+    ns_train = Path(sys.executable).with_name("ns-train")
+    command = [
+        str(ns_train),
+        *args,
+        "--data",
+        str(data),
+        "--output-dir",
+        str(tmp_path / "runs"),
+        "--vis",
+        "tensorboard",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, check=False)
+    flat = " ".join(result.stderr.replace("│", " ").split())  # tyro draws a box around its message
+    assert result.returncode == status and "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert message in flat, result.stderr[-3000:]

@@ -70,6 +70,16 @@ def test_train_then_export_per_timestamp_plys(tmp_path):
         turned = orient_splats(splats, "-y").means
         np.testing.assert_allclose(back.means, turned[np.argsort(-key, kind="stable")], atol=1e-6)
     assert (export / "turntable.gif").stat().st_size > 0
+    # the run exports without its dataset (camera snapshot beside config.yml), and a re-export replaces the set
+    data.rename(tmp_path / "moved")
+    _run(
+        [str(BIN / "e4d-export"), "--load-config", str(config), "--output-dir", str(export), "--num-times", "2"],
+        tmp_path,
+    )
+    assert sorted(p.name for p in export.iterdir()) == [
+        "frame_000.ply", "frame_000.splat", "frame_001.ply", "frame_001.splat", "times.json"
+    ]  # fmt: skip
+    data = (tmp_path / "moved").rename(data)
     _run(
         [
             str(BIN / "ns-export"), "gaussian-splat", "--load-config", str(config), "--output-dir", str(tmp_path / "ns"),

@@ -1,13 +1,22 @@
 """Export of a time slice: PLY values and counts, turntable camera poses."""
 
+import dataclasses
+import json
 import math
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from efficient4d_ns import gaussians4d as g4
-from efficient4d_ns.export import SH_C0, look_at_origin_c2w_gl, splats_at_time
+from efficient4d_ns.export import SH_C0, look_at_origin_c2w_gl, splats_at_time, write_export
+from efficient4d_ns.export import main as export_main
+from splatcore.atomic import leftover_siblings
 from splatcore.ply import read_splat_ply, write_splat_ply
 
 
@@ -76,3 +85,124 @@ def test_turntable_cameras_look_at_the_origin(azimuth, elevation):
     # OpenGL looks down −z: −z axis points from the centre to the origin
     np.testing.assert_allclose(-c2w[:3, 2] * 2.0, -c2w[:3, 3], atol=1e-12)
     assert c2w[2, 1] >= 0  # image up is world up (no roll)
+
+
+# ---- the export as a set: options, atomic replacement, independence from the dataset ------------------------------
+
+FRAME_NAMES = [f"frame_{i:03d}.ply" for i in range(6)]
+
+
+def _slices(count: int, shift: float = 0.0):
+    return (
+        [(i / max(count - 1, 1), splats_at_time(_params(), 0.5)) for i in range(count)]
+        if not shift
+        else [(t, dataclasses.replace(s, means=s.means + shift)) for t, s in _slices(count)]
+    )
+
+
+def test_reexport_replaces_the_whole_set(tmp_path):
+    out = tmp_path / "export"
+    write_export(out, _slices(6))
+    manifest, extra = write_export(
+        out, _slices(2), lambda folder: [(folder / "turntable.gif").write_text("x") and "turntable.gif"]
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["frame_000.ply", "frame_001.ply", "times.json", "turntable.gif"]
+    assert json.loads((out / "times.json").read_text()) == manifest and list(manifest) == FRAME_NAMES[:2]
+    assert extra == ["turntable.gif"] and [p.name for p in tmp_path.iterdir()] == ["export"]
+
+
+KILL_SCRIPT = """
+import sys, time
+from pathlib import Path
+import numpy as np
+from efficient4d_ns.export import write_export
+from splatcore.ply import SplatPly
+
+def slow():
+    for i in range(6):
+        if i == 3:
+            print("three frames written", flush=True)
+            time.sleep(120)
+        n = 5
+        yield i / 5, SplatPly(np.ones((n, 3), np.float32), np.zeros((n, 3), np.float32), np.zeros((n, 0, 3), np.float32),
+                              np.zeros(n, np.float32), np.zeros((n, 3), np.float32), np.tile(np.float32([1, 0, 0, 0]), (n, 1)))
+
+write_export(Path(sys.argv[1]), slow())
+"""
+
+
+def test_killed_export_leaves_the_previous_export_intact(tmp_path):
+    out = tmp_path / "export"
+    write_export(out, _slices(4))
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    script = tmp_path / "kill_me.py"
+    script.write_text(KILL_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "OMP_NUM_THREADS": "1"}
+    child = subprocess.Popen([sys.executable, str(script), str(out)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert child.stdout.readline().strip() == "three frames written"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=60)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the earlier export, byte for byte
+    (leftover,) = leftover_siblings(out)  # the unfinished set, hidden, without a manifest
+    assert sorted(p.name for p in leftover.iterdir()) == FRAME_NAMES[:3]
+    write_export(out, _slices(2))  # the next export is complete and alone
+    assert sorted(p.name for p in out.iterdir()) == ["frame_000.ply", "frame_001.ply", "times.json"]
+
+
+def _run_directory(tmp_path: Path) -> tuple[Path, Path, dict]:
+    """A dataset and a run directory as `ns-train efficient4d-cpu` leaves them (config.yml, camera snapshot,
+    checkpoint), built without training. Returns (dataset, config.yml, the saved Gaussian parameters)."""
+    import copy
+
+    import yaml
+
+    from datagen.cameras import c2w_gl_from_spherical, intrinsics_from_fov
+    from datagen.dataset import FrameRecord, write_dataset
+    from efficient4d_ns.config import efficient4d_cpu
+
+    image = np.full((16, 16, 3), 120, np.uint8)
+    frames = [
+        FrameRecord(f"images/t{t}_v{v}.png", c2w_gl_from_spherical(180.0 * v, 20, 1.5), image, time=t / 2, view=v)
+        for t in range(3)
+        for v in range(2)
+    ]
+    data = write_dataset(tmp_path / "data", frames, intrinsics_from_fov(49.13, 16, 16), {"name": "test"})
+    config = copy.deepcopy(efficient4d_cpu.config)
+    config.pipeline.datamanager.data = data
+    config.pipeline.datamanager.compute_confidence = False
+    config.pipeline.model.num_random = 64
+    config.pipeline.model.eval_lpips_net = "none"
+    run_dir = tmp_path / "outputs" / "data" / "efficient4d-cpu" / "run"
+    (run_dir / "nerfstudio_models").mkdir(parents=True)
+    pipeline = config.pipeline.setup(device="cpu", test_mode="val")
+    pipeline.datamanager.train_dataparser_outputs.save_dataparser_transform(run_dir / "dataparser_transforms.json")
+    with torch.no_grad():
+        pipeline.model.gauss_params["means"].mul_(0.5)  # differs from any fresh initialisation
+    saved = {k: v.detach().clone() for k, v in pipeline.model.gauss_params.items()}
+    torch.save({"pipeline": pipeline.state_dict(), "step": 7}, run_dir / "nerfstudio_models" / "step-000000007.ckpt")
+    (run_dir / "config.yml").write_text(yaml.dump(config))
+    return data, run_dir / "config.yml", saved
+
+
+def test_export_reads_the_run_not_the_moved_dataset(tmp_path, capsys):
+    data, config, saved = _run_directory(tmp_path)
+    data.rename(tmp_path / "moved")
+    out = tmp_path / "export"
+    args = ["--load-config", str(config), "--output-dir", str(out), "--num-times", "3", "--turntable",
+            "--turntable-frames", "2", "--turntable-format", "gif"]  # fmt: skip
+    assert export_main(args) == 0, capsys.readouterr().err
+    manifest = json.loads((out / "times.json").read_text())
+    assert [entry["time"] for entry in manifest.values()] == [0.0, 0.5, 1.0]
+    expected = splats_at_time(saved, 0.0)  # the checkpoint's Gaussians, not a fresh initialisation
+    np.testing.assert_allclose(read_splat_ply(out / "frame_000.ply").means, expected.means, atol=1e-6)
+    assert (out / "turntable.gif").stat().st_size > 0
+    assert f"Wrote 3 PLY and .splat files to {out}" in capsys.readouterr().out
+    assert manifest["frame_002.ply"]["splat"] == "frame_002.splat" and (out / "frame_002.splat").is_file()
+
+    (config.parent / "dataset_cameras.json").unlink()  # a run from before the snapshot existed
+    assert export_main(args) == 1
+    error = capsys.readouterr().err
+    assert f"has no dataset_cameras.json (runs made before this version do not), and its dataset {data} does" in error
+    assert "Traceback" not in error and json.loads((out / "times.json").read_text()) == manifest

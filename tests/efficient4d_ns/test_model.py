@@ -122,9 +122,27 @@ def test_export_properties_slice_at_export_time():
     assert model.num_points == 64
 
 
-def test_sds_without_a_model_path_is_a_start_up_error():
-    with pytest.raises(ValueError, match="sds-model-path"):
-        _model(sds_lambda=1.0)
+def test_asking_for_sds_fails_at_once_and_loads_no_diffusion_model(tmp_path, monkeypatch):
+    import sys
+    import types
+
+    from efficient4d_ns.sds import SdsNotAvailableError
+
+    loaded = []
+    fake = types.ModuleType("diffusers")
+    fake.DiffusionPipeline = types.SimpleNamespace(from_pretrained=lambda *a, **k: loaded.append(a))
+    monkeypatch.setitem(sys.modules, "diffusers", fake)
+    folder = tmp_path / "sds"
+    folder.mkdir()
+    (folder / "model_index.json").write_text("{}")
+    message = "--pipeline.model.sds-lambda 1: the SDS term of Efficient4D is not implemented"
+    with pytest.raises(SdsNotAvailableError, match=message):  # when the option is parsed
+        Efficient4DModelConfig(sds_lambda=1.0, sds_model_path=folder)
+    config = Efficient4DModelConfig(num_random=64, eval_lpips_net="none")
+    config.sds_lambda = 1.0  # as a run's config.yml loads (no __init__)
+    with pytest.raises(SdsNotAvailableError, match=message):
+        config.setup(scene_box=SceneBox(aabb=torch.tensor([[-1.0, -1, -1], [1, 1, 1]])), num_train_data=4)
+    assert loaded == []
     assert math.isfinite(Efficient4DModelConfig().lambda_rgb)
 
 

@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from splatcore.atomic import atomic_directory, atomic_file
+from splatcore.atomic import atomic_directory, atomic_file, exchange_paths, leftover_siblings
 
 
 def test_atomic_file_publishes_with_umask_permissions(tmp_path):
@@ -60,3 +60,36 @@ def test_atomic_directory_replace_swaps_or_keeps_the_old_folder(tmp_path):
         (tmp / "new.txt").write_text("new")
     assert [p.name for p in target.iterdir()] == ["new.txt"]
     assert [p.name for p in tmp_path.iterdir()] == ["ds"]  # no temp or old siblings left
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["exchange", "two-renames"])
+def test_atomic_directory_replaces_the_whole_set_never_a_mix(tmp_path, monkeypatch, exchange):
+    import splatcore.atomic
+
+    if not exchange:
+        monkeypatch.setattr(splatcore.atomic, "exchange_paths", lambda a, b: False)
+    target = tmp_path / "export"
+    target.mkdir()
+    for name in ("frame_000.ply", "frame_001.ply", "times.json"):
+        (target / name).write_text("old")
+    with atomic_directory(target, replace=True) as tmp:
+        assert tmp.parent == tmp_path and tmp.name.startswith(".export.tmp-")
+        (tmp / "frame_000.ply").write_text("new")
+        assert (target / "frame_001.ply").read_text() == "old"  # readers still see the previous set
+    assert {p.name: p.read_text() for p in target.iterdir()} == {"frame_000.ply": "new"}
+    assert [p.name for p in tmp_path.iterdir()] == ["export"] and leftover_siblings(target) == []
+
+
+def test_exchange_paths_swaps_two_folders(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "x").write_text("from a")
+    if not exchange_paths(tmp_path / "a", tmp_path / "b"):
+        pytest.skip("this system or file system cannot exchange paths atomically")
+    assert (tmp_path / "b" / "x").read_text() == "from a" and not any((tmp_path / "a").iterdir())
+
+
+def test_leftover_siblings_lists_what_a_killed_writer_leaves(tmp_path):
+    for name in (".export.tmp-a1", ".export.old-b2", ".exports.tmp-c3", "export"):
+        (tmp_path / name).mkdir()
+    assert [p.name for p in leftover_siblings(tmp_path / "export")] == [".export.old-b2", ".export.tmp-a1"]

@@ -45,7 +45,11 @@ def test_train_then_export_per_timestamp_plys(tmp_path):
     )  # fmt: skip
     config = next((tmp_path / "outputs").rglob("config.yml"))
     checkpoint = next(config.parent.rglob("*.ckpt"))
-    torch.load(checkpoint, map_location="cpu", weights_only=True)  # what ns-viewer / ns-export do with torch >= 2.6
+    # what ns-viewer / ns-export do with torch >= 2.6, after nerfstudio has loaded the plugin (which allow-lists the
+    # numpy scalars nerfstudio's schedulers store)
+    import nsglue  # noqa: F401
+
+    torch.load(checkpoint, map_location="cpu", weights_only=True)
     assert list((data / ".cache").glob("confidence-*.npz")), "confidence maps were not cached beside the dataset"
     export = tmp_path / "export"
     _run(

@@ -14,13 +14,13 @@ from dataclasses import replace
 from nerfstudio.configs.base_config import ViewerConfig
 from nerfstudio.engine.optimizers import AdamOptimizerConfig
 from nerfstudio.engine.trainer import TrainerConfig
-from nerfstudio.pipelines.base_pipeline import VanillaPipelineConfig
 from nerfstudio.plugins.types import MethodSpecification
 
 from efficient4d_ns.datamanager import E4DDataManagerConfig
 from efficient4d_ns.model import Efficient4DModelConfig
 from efficient4d_ns.schedulers import FloatExponentialDecaySchedulerConfig
 from nsglue.device import default_machine_config
+from nsglue.pipeline import ReportingPipelineConfig
 
 SCENE_EXTENT = 1.65
 """4DGS's spatial_lr_scale for SyncDreamer's cameras (radius 1.5): 1.1 × the largest camera distance. It scales the
@@ -68,7 +68,7 @@ def efficient4d_trainer(
         max_num_iterations=max_steps,
         mixed_precision=False,
         machine=default_machine_config(),
-        pipeline=VanillaPipelineConfig(
+        pipeline=ReportingPipelineConfig(
             datamanager=E4DDataManagerConfig(), model=replace(model, scene_extent=SCENE_EXTENT)
         ),
         optimizers=optimizers_4dgs(lr_decay_steps),

@@ -213,6 +213,7 @@ class CpuSafeSplatfactoModel(SplatfactoModel):
         self.psnr = PeakSignalNoiseRatio(data_range=1.0)
         self.ssim = SSIM(data_range=1.0, size_average=True, channel=3)
         # Kept out of the module tree: not saved in checkpoints, so they load whether or not weights exist.
+        self.__dict__["lpips_unavailable"] = None
         self.__dict__["lpips_metric"] = self._injected_lpips or self._load_eval_lpips()
         self.step = 0
         self.crop_box = None
@@ -258,13 +259,16 @@ class CpuSafeSplatfactoModel(SplatfactoModel):
         )
 
     def _load_eval_lpips(self) -> Optional[nn.Module]:
+        """The LPIPS metric network, or None with the reason kept in ``lpips_unavailable`` (ns-eval reports it)."""
         if self.config.eval_lpips_net == "none":
+            self.__dict__["lpips_unavailable"] = "the model's eval_lpips_net is 'none'"
             return None
         from splatcore.lpips import MissingWeightsError, load_lpips
 
         try:
             return load_lpips(self.config.eval_lpips_net)
         except MissingWeightsError as err:
+            self.__dict__["lpips_unavailable"] = str(err)
             CONSOLE.print(f"[yellow]LPIPS metric omitted: {str(err).split('. Fix:')[0]}.")
             return None
 

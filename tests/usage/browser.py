@@ -67,16 +67,21 @@ def viewport_pixels(page) -> np.ndarray:
     return iio.imread(page.screenshot(clip=viewport_box(page)))[..., :3]
 
 
-def settled_viewport(page, wait_ms: int = 1500, rounds: int = 40) -> np.ndarray:
-    """The 3D view once two screenshots ``wait_ms`` apart agree (the server's frames have stopped refining)."""
-    previous = viewport_pixels(page)
+def settled_viewport(page, wait_ms: int = 2000, stable_checks: int = 3, rounds: int = 60) -> np.ndarray:
+    """The 3D view once it has not changed for ``stable_checks`` screenshots ``wait_ms`` apart.
+
+    nerfstudio first sends a coarse frame and refines it when the camera rests; on a slow machine a refined frame
+    can take seconds, so one unchanged pair of screenshots is not enough.
+    """
+    previous, stable = viewport_pixels(page), 0
     for _ in range(rounds):
         page.wait_for_timeout(wait_ms)
         current = viewport_pixels(page)
-        if np.abs(current.astype(int) - previous.astype(int)).mean() < 0.5:
+        stable = stable + 1 if view_change(previous, current) < 0.05 else 0
+        if stable >= stable_checks:
             return current
         previous = current
-    return previous
+    raise AssertionError(f"the 3D view kept changing for {rounds * wait_ms / 1000:.0f} s")
 
 
 def object_fraction(pixels: np.ndarray, tolerance: int = 30) -> float:

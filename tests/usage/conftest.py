@@ -6,13 +6,14 @@ Session-scoped and made on first use, so the viewer, browser and eval tests reus
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Iterator
 
 import pytest
 
 from tests.usage import forms
-from tests.usage.tools import free_port, run, viewer_flags
+from tests.usage.tools import ServedViewer, free_port, run, serving_viewer, viewer_flags
 
 # Only the length of training is shortened; everything else is the preset's default, viewer included.
 TRAIN_ITERATIONS = 10
@@ -40,6 +41,8 @@ class Workspace:
         self._runs: Dict[str, Path] = {}
         self.logs: Dict[str, str] = {}
         self.ports: Dict[str, int] = {}
+        self._viewers: Dict[str, ServedViewer] = {}
+        self._stack = ExitStack()
 
     def dataset(self, kind: str) -> Path:
         """``datagen synthetic`` at 32 px (``kind`` static, or dynamic with 5 times)."""
@@ -66,7 +69,20 @@ class Workspace:
             self._runs[preset] = self.root / "outputs" / preset / preset / "run"
         return self._runs[preset]
 
+    def viewer(self, preset: str) -> ServedViewer:
+        """``ns-viewer --load-config`` on the run of ``preset``, started once and shared (start-up costs imports)."""
+        if preset not in self._viewers:
+            config = self.run_dir(preset) / "config.yml"
+            self._viewers[preset] = self._stack.enter_context(serving_viewer(config, cwd=self.root))
+        return self._viewers[preset]
+
+    def close(self) -> None:
+        """Stop the viewers (each checks it was still alive)."""
+        self._stack.close()
+
 
 @pytest.fixture(scope="session")
-def workspace(tmp_path_factory) -> Workspace:
-    return Workspace(tmp_path_factory.mktemp("usage"))
+def workspace(tmp_path_factory) -> Iterator[Workspace]:
+    space = Workspace(tmp_path_factory.mktemp("usage"))
+    yield space
+    space.close()

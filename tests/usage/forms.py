@@ -52,7 +52,7 @@ RUN_ELSEWHERE: Dict[str, str] = {
 
 # Forms no test runs, with the reason.
 NOT_RUN: Dict[str, str] = {
-    "make demo": "the demo trains for minutes; run by hand and by CI's demo step, not by the test suite",
+    "make demo": "the demo trains for minutes: run by hand, not by the test suite",
     "datagen convert frames --input {frames} --layout sv3d --output-dir {out}": (
         "the frames converter is tested in-process (tests/datagen/test_convert.py), not with these options"
     ),

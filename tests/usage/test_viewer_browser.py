@@ -17,7 +17,6 @@ from tests.usage.browser import (
     viewer_page,
     zoom_out,
 )
-from tests.usage.tools import serving_viewer
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("usage")]
 
@@ -31,32 +30,31 @@ def chromium() -> str:
     return path
 
 
-def test_rigi_viewer_lists_both_models_and_uncertainty_and_shows_the_object(workspace, tmp_path, chromium):
-    with serving_viewer(workspace.run_dir("rigi-splat") / "config.yml", cwd=tmp_path) as url:
-        with viewer_page(url, chromium) as page:
-            options = dropdown_options(page, "Output type")
-            assert {"rgb", "rgb_2", "uncertainty"} <= set(options), options
-            hide_training_cameras(page)
-            zoom_out(page)
-            pixels = settled_viewport(page)
+def test_rigi_viewer_lists_both_models_and_uncertainty_and_shows_the_object(workspace, chromium):
+    # one ns-viewer per run, shared with the websocket test (tests/usage/conftest.py)
+    with viewer_page(workspace.viewer("rigi-splat").url, chromium) as page:
+        options = dropdown_options(page, "Output type")
+        assert {"rgb", "rgb_2", "uncertainty"} <= set(options), options
+        hide_training_cameras(page)
+        zoom_out(page)
+        pixels = settled_viewport(page)
     assert object_fraction(pixels) > 0.05, "the 3D view shows only background"
 
 
-def test_efficient4d_viewer_time_control_changes_the_render(workspace, tmp_path, chromium):
-    with serving_viewer(workspace.run_dir("efficient4d") / "config.yml", cwd=tmp_path) as url:
-        with viewer_page(url, chromium) as page:
-            assert "confidence" in dropdown_options(page, "Output type")
-            hide_training_cameras(page)
-            zoom_out(page)
-            time_control = slider(page, "Time")
-            start = settled_viewport(page)
-            again = settled_viewport(page)
-            assert object_fraction(start) > 0.05, "the 3D view shows only background"
-            before = float(time_control.get_attribute("aria-valuenow"))
-            time_control.focus()
-            page.keyboard.press("End")  # the slider's far end: the last time
-            after = float(time_control.get_attribute("aria-valuenow"))
-            end = settled_viewport(page)
+def test_efficient4d_viewer_time_control_changes_the_render(workspace, chromium):
+    with viewer_page(workspace.viewer("efficient4d").url, chromium) as page:
+        assert "confidence" in dropdown_options(page, "Output type")
+        hide_training_cameras(page)
+        zoom_out(page)
+        time_control = slider(page, "Time")
+        start = settled_viewport(page)
+        again = settled_viewport(page)
+        assert object_fraction(start) > 0.05, "the 3D view shows only background"
+        before = float(time_control.get_attribute("aria-valuenow"))
+        time_control.focus()
+        page.keyboard.press("End")  # the slider's far end: the last time
+        after = float(time_control.get_attribute("aria-valuenow"))
+        end = settled_viewport(page)
     assert after > before, (before, after)
     assert view_change(start, again) < 0.2, "the view changes by itself: no baseline to compare against"
     change = view_change(start, end)

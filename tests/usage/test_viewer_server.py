@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.usage.tools import decode_frame, gui_state, serving_viewer, viewer_messages
+from tests.usage.tools import decode_frame, gui_state, viewer_messages
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("usage")]
 
@@ -20,11 +20,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("usage")]
         ("efficient4d", {"rgb", "confidence", "depth", "accumulation"}, True),
     ],
 )
-def test_ns_viewer_serves_the_scene_and_renders(workspace, tmp_path, preset, outputs, has_time):
-    run_dir = workspace.run_dir(preset)
-    with serving_viewer(run_dir / "config.yml", cwd=tmp_path) as url:
-        time.sleep(3.0)  # the issue this guards against: a viewer that dies a moment after it starts serving
-        messages = viewer_messages(url)
+def test_ns_viewer_serves_the_scene_and_renders(workspace, preset, outputs, has_time):
+    viewer = workspace.viewer(preset)
+    time.sleep(3.0)  # guards against a viewer that dies a moment after it starts serving
+    viewer.assert_alive()
+    messages = viewer_messages(viewer.url)
+    viewer.assert_alive()
     kinds = [m["type"] for m in messages]
     num_train = len(list((workspace.dataset("static" if preset == "rigi-splat" else "dynamic") / "images").iterdir()))
     frustums = kinds.count("CameraFrustumMessage")

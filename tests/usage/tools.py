@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence
 
@@ -47,9 +48,23 @@ def viewer_flags(port: int) -> List[str]:
     return ["--viewer.websocket-host", "127.0.0.1", "--viewer.websocket-port", str(port)]
 
 
+@dataclass
+class ServedViewer:
+    """A running ``ns-viewer``: its URL, process and log file."""
+
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+    def assert_alive(self) -> None:
+        assert self.process.poll() is None, (
+            f"ns-viewer exited ({self.process.returncode}):\n{self.log.read_text()[-4000:]}"
+        )
+
+
 @contextmanager
-def serving_viewer(config: Path, cwd: Path) -> Iterator[str]:
-    """``ns-viewer --load-config config`` on a free local port; yields its URL once it serves HTTP, then stops it."""
+def serving_viewer(config: Path, cwd: Path) -> Iterator[ServedViewer]:
+    """``ns-viewer --load-config config`` on a free local port, yielded once it serves HTTP; stopped afterwards."""
     from tests.usage.forms import VIEWER, command_line
 
     port = free_port()
@@ -72,8 +87,9 @@ def serving_viewer(config: Path, cwd: Path) -> Iterator[str]:
                 assert time.monotonic() < deadline, "ns-viewer did not serve HTTP in time"
                 time.sleep(0.5)
         assert b"<html" in page.lower() and b"<script" in page.lower(), "the viewer page is not viser's client"
-        yield url
-        assert process.poll() is None, f"ns-viewer died while in use:\n{log.read_text()[-4000:]}"
+        served = ServedViewer(url, process, log)
+        yield served
+        served.assert_alive()
     finally:
         process.terminate()
         try:

@@ -13,12 +13,12 @@ from dataclasses import replace
 
 from nerfstudio.configs.base_config import ViewerConfig
 from nerfstudio.engine.trainer import TrainerConfig
-from nerfstudio.pipelines.base_pipeline import VanillaPipelineConfig
 from nerfstudio.plugins.types import MethodSpecification
 
 from efficient4d_ns.datamanager import E4DDataManagerConfig
 from efficient4d_ns.model import Efficient4DModelConfig
 from nsglue.device import default_machine_config
+from nsglue.pipeline import ReportingPipelineConfig
 from nsglue.presets import POSITION_LR, POSITION_LR_DECAY_STEPS, adam, optimizers_3dgs
 
 SCENE_EXTENT = 1.65
@@ -50,7 +50,7 @@ def efficient4d_trainer(
         max_num_iterations=max_steps,
         mixed_precision=False,
         machine=default_machine_config(),
-        pipeline=VanillaPipelineConfig(
+        pipeline=ReportingPipelineConfig(
             datamanager=E4DDataManagerConfig(), model=replace(model, scene_extent=SCENE_EXTENT)
         ),
         optimizers=optimizers_4dgs(lr_decay_steps),

@@ -116,6 +116,8 @@ class CpuSafeSplatfactoModel(SplatfactoModel):
 
         self.psnr = PeakSignalNoiseRatio(data_range=1.0)
         self.ssim = SSIM(data_range=1.0, size_average=True, channel=3)
+        self.lpips_unavailable: Optional[str] = None
+        """Why the LPIPS metric is missing, or None (ns-eval reports it: `nsglue.pipeline`)."""
         if self._lpips.net is None:
             self._lpips = FixedNetwork(self.load_lpips_metric())
         self.info: Dict = {}
@@ -166,12 +168,14 @@ class CpuSafeSplatfactoModel(SplatfactoModel):
     def load_lpips_metric(self) -> Optional[nn.Module]:
         """The pretrained LPIPS network of the eval metric; None (with a notice) when its weights are absent."""
         if self.config.eval_lpips_net == "none":
+            self.lpips_unavailable = "the model's eval_lpips_net is 'none'"
             return None
         from splatcore.lpips import MissingWeightsError, load_lpips
 
         try:
             return load_lpips(self.config.eval_lpips_net)
         except MissingWeightsError as err:
+            self.lpips_unavailable = str(err)
             CONSOLE.print(f"[yellow]LPIPS metric omitted: {str(err).split('. Fix:')[0]}.")
             return None
 

@@ -13,11 +13,11 @@ from nerfstudio.configs.base_config import ViewerConfig
 from nerfstudio.engine.optimizers import AdamOptimizerConfig
 from nerfstudio.engine.schedulers import ExponentialDecaySchedulerConfig
 from nerfstudio.engine.trainer import TrainerConfig
-from nerfstudio.pipelines.base_pipeline import VanillaPipelineConfig
 from nerfstudio.plugins.types import MethodSpecification
 
 from datagen.dataparser import GeneratedDataParserConfig
 from nsglue.device import default_machine_config
+from nsglue.pipeline import ReportingPipelineConfig
 from nsglue.presets import POSITION_LR_DECAY_STEPS, optimizers_3dgs
 from rigi_ns.datamanager import RigiDatamanagerConfig
 from rigi_ns.model import TWIN_SUFFIX, RigiSplatModelConfig
@@ -56,7 +56,7 @@ def _trainer(
         max_num_iterations=max_steps,
         mixed_precision=False,
         machine=default_machine_config(),
-        pipeline=VanillaPipelineConfig(
+        pipeline=ReportingPipelineConfig(
             datamanager=RigiDatamanagerConfig(dataparser=GeneratedDataParserConfig(), cache_images_type="uint8"),
             model=replace(model, scene_extent=SCENE_EXTENT),
         ),

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # System libraries the Python stack needs but pip cannot install:
-# open3d (imported by `ns-export`) links libusb-1.0; ffmpeg-free video writing uses imageio-ffmpeg's binary.
+# open3d (imported by `ns-export`) links libusb-1.0; ffmpeg-free video writing uses imageio-ffmpeg's binary;
+# the browser tests drive the viewer in Debian's Chromium (through playwright, which then downloads no browser).
 set -euo pipefail
 missing=()
 ldconfig -p 2>/dev/null | grep -q 'libusb-1.0.so.0' || missing+=(libusb-1.0-0)
 ldconfig -p 2>/dev/null | grep -q 'libGL.so.1' || missing+=(libgl1)
 ldconfig -p 2>/dev/null | grep -q 'libgomp.so.1' || missing+=(libgomp1)
+command -v chromium >/dev/null || command -v chromium-browser >/dev/null || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "installing system packages: ${missing[*]}"

@@ -40,7 +40,7 @@ def _dynamic_dataset(root):
     return write_dataset(root / "dynamic", frames, intrinsics_from_fov(49.13, 8, 8), {"name": "t"})
 
 
-def _pipeline(method: str, data, **model_overrides):
+def _pipeline(method: str, data, test_mode: str = "val", **model_overrides):
     from importlib import import_module
 
     module, name = {
@@ -55,25 +55,30 @@ def _pipeline(method: str, data, **model_overrides):
     )
     if method == "efficient4d":
         pipeline_config.datamanager.compute_confidence = False
-    return pipeline_config.setup(device="cpu", test_mode="val")
+    return pipeline_config.setup(device="cpu", test_mode=test_mode)
 
 
 @pytest.mark.parametrize(
-    "method, overrides",
+    "method, overrides, test_mode",
     [
-        ("rigi-splat", {"lpips_lambda": 0.0}),
-        ("rigi-splat", {"lpips_lambda": 0.0, "dual_model": False}),
-        ("efficient4d", {}),
+        ("rigi-splat", {"lpips_lambda": 0.0}, "val"),  # ns-train
+        ("rigi-splat", {"lpips_lambda": 0.0}, "test"),  # ns-viewer --load-config, ns-eval
+        ("rigi-splat", {"lpips_lambda": 0.0, "dual_model": False}, "val"),
+        ("efficient4d", {}, "val"),
+        ("efficient4d", {}, "test"),
     ],
 )
-def test_viewer_can_read_every_attribute_of_a_freshly_built_pipeline(tmp_path, method, overrides):
+def test_viewer_can_read_every_attribute_of_a_freshly_built_pipeline(tmp_path, method, overrides, test_mode):
     data = _static_dataset(tmp_path) if method == "rigi-splat" else _dynamic_dataset(tmp_path)
-    pipeline = _pipeline(method, data, **overrides)
+    pipeline = _pipeline(method, data, test_mode, **overrides)
     # exactly the viewer's call (nerfstudio/viewer/viewer.py), before get_training_callbacks
     parse_object(pipeline, ViewerElement, "Custom Elements")
-    for module in (pipeline.datamanager, pipeline.model):
+    modules = [pipeline, pipeline.datamanager, *pipeline.model.modules()]
+    modules += [pipeline.datamanager.train_dataset, pipeline.datamanager.eval_dataset, pipeline.datamanager.dataparser]
+    for module in modules:
         for name in dir(module):
             getattr(module, name)  # every attribute readable, underscored ones included (parse_object reads them)
+    assert repr(pipeline) and str(pipeline.datamanager.config)  # a debugger or a log line may print them
     assert pipeline.model.num_points == 32
     assert torch.isfinite(pipeline.model.means).all()
 

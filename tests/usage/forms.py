@@ -1,0 +1,104 @@
+"""The command forms the README shows, each tied to the test that runs it (README lines are checked against these).
+
+A form is a command as the README writes it, with paths as ``{placeholders}``. Tests in this folder build their
+command lines from these constants (adding only options that shorten a run or place its output: see
+``SHORTENING_OPTIONS``), so what the README shows and what the tests run cannot drift apart unnoticed.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from typing import Dict, List, Sequence, Tuple
+
+DATAGEN_STATIC = "datagen synthetic --out {data} --seed 3"
+DATAGEN_DYNAMIC = "datagen synthetic --out {data} --seed 3 --dynamic"
+DATAGEN_CLEAN = "datagen synthetic --out {data} --seed 3 --inconsistency none"
+DATAGEN_VALIDATE = "datagen validate {data}"
+DATAGEN_HELP = "datagen --help"
+
+RIGI_PAPER = "ns-train rigi-splat --data {data}"
+RIGI_CPU = "ns-train rigi-splat-cpu --data {data}"
+RIGI_NO_LPIPS = "ns-train rigi-splat --data {data} --pipeline.model.lpips-lambda 0"
+RIGI_SINGLE = "ns-train rigi-splat --data {data} --pipeline.model.dual-model False"
+RIGI_DETACHED = (
+    "ns-train rigi-splat --data {data} --pipeline.model.uncertainty-lambda 5 --pipeline.model.detach-uncertainty True"
+)
+E4D_PAPER = "ns-train efficient4d --data {data}"
+E4D_CPU = "ns-train efficient4d-cpu --data {data}"
+E4D_NO_CONFIDENCE = "ns-train efficient4d --data {data} --pipeline.model.use-confidence False"
+E4D_RELEASED = "ns-train efficient4d --data {data} --pipeline.datamanager.confidence-mode released"
+
+VIEWER = "ns-viewer --load-config {config}"
+EVAL = "ns-eval --load-config {config} --output-path {json}"
+
+# Forms run by the tests in this folder (each test names its form through the constants above).
+RUN_HERE: Tuple[str, ...] = (
+    DATAGEN_STATIC, DATAGEN_DYNAMIC, DATAGEN_CLEAN, DATAGEN_VALIDATE, DATAGEN_HELP,
+    RIGI_PAPER, RIGI_CPU, RIGI_NO_LPIPS, RIGI_SINGLE, RIGI_DETACHED,
+    E4D_PAPER, E4D_CPU, E4D_NO_CONFIDENCE, E4D_RELEASED,
+    VIEWER, EVAL,
+)  # fmt: skip
+
+# Forms run by tests elsewhere: the named test file must spell every option of the form.
+RUN_ELSEWHERE: Dict[str, str] = {
+    "ns-export gaussian-splat --load-config {config} --output-dir {out}": "tests/rigi_ns/test_end_to_end.py",
+    "e4d-export --load-config {config} --output-dir {out} --num-times 16 --turntable": (
+        "tests/efficient4d_ns/test_end_to_end.py"
+    ),
+    "datagen convert grid --input {grid} --output-dir {out}": "tests/datagen/test_cli.py",
+    "make test": "Makefile",  # the command that runs this suite
+}
+
+# Forms no test runs, with the reason.
+NOT_RUN: Dict[str, str] = {
+    "make demo": "the demo trains for minutes: run by hand, not by the test suite",
+    "datagen convert frames --input {frames} --layout sv3d --output-dir {out}": (
+        "the frames converter is tested in-process (tests/datagen/test_convert.py), not with these options"
+    ),
+    "datagen convert video --input {video} --layout sv3d --alpha key --output-dir {out}": (
+        "the video converter is tested in-process (tests/datagen/test_convert.py), not with these options"
+    ),
+    "datagen convert matrix --input {matrix} --output-dir {out}": (
+        "the matrix converter is tested in-process (tests/datagen/test_convert.py)"
+    ),
+}
+
+# Options a test may add to a form: they shorten the run or say where its output goes, nothing else.
+SHORTENING_OPTIONS = {
+    "--resolution", "--num-times", "--max-num-iterations", "--output-dir", "--experiment-name", "--timestamp",
+    "--viewer.websocket-host", "--viewer.websocket-port", "--viewer.quit-on-train-completion",
+}  # fmt: skip
+
+PROGRAMS = ("ns-train", "ns-viewer", "ns-eval", "ns-export", "datagen", "e4d-export", "make")
+PATH_OPTIONS = {"--data", "--out", "--input", "--output-dir", "--load-config", "--output-path"}
+
+
+def command_line(form: str, **paths) -> List[str]:
+    """``form`` with its placeholders filled, split into arguments."""
+    return [part.format(**{k: str(v) for k, v in paths.items()}) for part in shlex.split(form)]
+
+
+def normalise(words: Sequence[str]) -> Tuple[str, ...]:
+    """A command with every path (option value or ``validate``'s argument) replaced by ``PATH``."""
+    out: List[str] = []
+    for i, word in enumerate(words):
+        previous = words[i - 1] if i else ""
+        is_path = previous in PATH_OPTIONS or (previous == "validate" and not word.startswith("-"))
+        out.append("PATH" if is_path or re.fullmatch(r"\{\w+\}", word) else word)
+    return tuple(out)
+
+
+def readme_commands(markdown: str) -> List[Tuple[int, List[str]]]:
+    """(line number, words) of every command in the README's fenced ```bash blocks, comments dropped."""
+    commands, in_bash = [], False
+    for number, line in enumerate(markdown.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            in_bash = stripped == "```bash" and not in_bash
+            continue
+        if in_bash:
+            words = shlex.split(line, comments=True)
+            if words:
+                commands.append((number, words))
+    return commands

@@ -74,15 +74,24 @@ def test_train_then_export_per_timestamp_plys(tmp_path):
         turned = orient_splats(splats, "-y").means
         np.testing.assert_allclose(back.means, turned[np.argsort(-key, kind="stable")], atol=1e-6)
     assert (export / "turntable.gif").stat().st_size > 0
+    first = read_splat_ply(export / "frame_000.ply")  # time 0, +z up
     # the run exports without its dataset (camera snapshot beside config.yml), and a re-export replaces the set
     data.rename(tmp_path / "moved")
     _run(
-        [str(BIN / "e4d-export"), "--load-config", str(config), "--output-dir", str(export), "--num-times", "2"],
+        [
+            str(BIN / "e4d-export"), "--load-config", str(config), "--output-dir", str(export), "--num-times", "2",
+            "--up", "y",
+        ],
         tmp_path,
-    )
+    )  # fmt: skip
     assert sorted(p.name for p in export.iterdir()) == [
         "frame_000.ply", "frame_000.splat", "frame_001.ply", "frame_001.splat", "times.json"
     ]  # fmt: skip
+    # --up y turns the first export's +z up onto +y (three.js / PlayCanvas) and says so in the header
+    assert b"comment Vertical Axis: y\n" in (export / "frame_000.ply").read_bytes()[:1024]
+    np.testing.assert_allclose(
+        read_splat_ply(export / "frame_000.ply").means, orient_splats(first, "y").means, atol=1e-6
+    )
     data = (tmp_path / "moved").rename(data)
     _run(
         [

@@ -11,9 +11,9 @@ import re
 import shlex
 from typing import Dict, List, Sequence, Tuple
 
-DATAGEN_STATIC = "datagen synthetic --out {data} --seed 3"
-DATAGEN_DYNAMIC = "datagen synthetic --out {data} --seed 3 --dynamic"
-DATAGEN_CLEAN = "datagen synthetic --out {data} --seed 3 --inconsistency none"
+DATAGEN_STATIC = "datagen synthetic --output-dir {data} --seed 3"
+DATAGEN_DYNAMIC = "datagen synthetic --output-dir {data} --seed 3 --dynamic"
+DATAGEN_CLEAN = "datagen synthetic --output-dir {data} --seed 3 --inconsistency none"
 DATAGEN_VALIDATE = "datagen validate {data}"
 DATAGEN_HELP = "datagen --help"
 
@@ -47,11 +47,23 @@ RUN_ELSEWHERE: Dict[str, str] = {
         "tests/efficient4d_ns/test_end_to_end.py"
     ),
     "datagen convert grid --input {grid} --output-dir {out}": "tests/datagen/test_cli.py",
+    "asset-export --load-config {config} --output-dir {out}": "tests/rigi_ns/test_mesh_end_to_end.py",
+    "ns-export tsdf --load-config {config} --output-dir {out} --texture-method tsdf": (
+        "tests/rigi_ns/test_mesh_end_to_end.py"
+    ),
+    "e4d-export --load-config {config} --output-dir {out} --up y": "tests/efficient4d_ns/test_end_to_end.py",
+    "splat-web --load-config {config} --output-dir {out}": "tests/splatweb/test_end_to_end.py",
     "make test": "Makefile",  # the command that runs this suite
 }
 
 # Forms no test runs, with the reason.
 NOT_RUN: Dict[str, str] = {
+    "splat-web --input {folder} --output-dir {out}": (
+        "the folder input is tested in-process (SplatWeb(input=...) in tests/splatweb/test_cli.py)"
+    ),
+    "python -m http.server -d {page} 8000": (
+        "a static server for the page; the browser tests serve pages with the same http.server module"
+    ),
     "make demo": "the demo trains for minutes: run by hand, not by the test suite",
     "datagen convert frames --input {frames} --layout sv3d --output-dir {out}": (
         "the frames converter is tested in-process (tests/datagen/test_convert.py), not with these options"
@@ -70,8 +82,9 @@ SHORTENING_OPTIONS = {
     "--viewer.websocket-host", "--viewer.websocket-port", "--viewer.quit-on-train-completion",
 }  # fmt: skip
 
-PROGRAMS = ("ns-train", "ns-viewer", "ns-eval", "ns-export", "datagen", "e4d-export", "make")
-PATH_OPTIONS = {"--data", "--out", "--input", "--output-dir", "--load-config", "--output-path"}
+PROGRAMS = ("ns-train", "ns-viewer", "ns-eval", "ns-export", "datagen", "e4d-export", "asset-export", "splat-web")
+PROGRAMS += ("python", "make")
+PATH_OPTIONS = {"--data", "--out", "--input", "--output-dir", "--load-config", "--output-path", "-d"}
 
 
 def command_line(form: str, **paths) -> List[str]:

@@ -10,6 +10,7 @@ model 1, ``uncertainty.png`` (model 1 | model 2 | uncertainty) and ``figures.jso
 from __future__ import annotations
 
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -30,8 +31,11 @@ def run(step: str, args: list) -> None:
     """Run one stage as the user would type it, echoing the command; stop the demo if it fails."""
     command = [str(a) for a in args]
     print(f"\n==> {step}\n$ {' '.join(command)}", flush=True)
+    # One torch thread per stage unless the user chose: two-thread runs of the rasterizer can stall on a small
+    # loaded CPU (README, rasterizer figures), and with one thread the demo's idle wall time is its CPU time.
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     started, cpu_started = time.perf_counter(), children_cpu_seconds()
-    subprocess.run(command, check=True, cwd=REPO)
+    subprocess.run(command, check=True, cwd=REPO, env=env)
     print(
         f"    ({time.perf_counter() - started:.0f} s, CPU time {children_cpu_seconds() - cpu_started:.0f} s)",
         flush=True,

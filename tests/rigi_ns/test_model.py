@@ -197,8 +197,8 @@ def _rgb_on_white_label_and_renders(background):
 
 
 def test_random_background_reaches_rgb_on_white_labels():
-    """A label without alpha is keyed from white, so under a random background an opaque white surrounding costs
-    loss; taken as opaque on white (as without keying) the floater would be exactly as good as the clean render."""
+    """A label without alpha keyed from white makes an opaque white surrounding cost loss under a random
+    background; taken as opaque on white (the default) the floater is exactly as good as the clean render."""
     background = torch.tensor([0.2, 0.5, 0.8])
     label, clean, floater = _rgb_on_white_label_and_renders(background)
 
@@ -211,22 +211,22 @@ def test_random_background_reaches_rgb_on_white_labels():
             out[name] = float(sum(model.get_loss_dict(outputs, {"image": label}).values()))
         return out
 
-    keyed = losses(_model(lpips_lambda=0.0))
+    keyed = losses(_model(lpips_lambda=0.0, key_rgb_labels=True))
     assert keyed["clean"] < 1e-3
     # the floater's white surrounding against the keyed label on the random background: |1 - bg| over 8/9 of
     # the pixels, times (1 - ssim_lambda) for each of the two renders, plus their D-SSIM
     assert keyed["floater"] > 0.5
-    on_white = losses(_model(lpips_lambda=0.0, key_rgb_labels=False))
+    on_white = losses(_model(lpips_lambda=0.0))
     assert on_white["clean"] < 1e-3 and on_white["floater"] < 1e-3
 
 
 def test_rgb_labels_get_keyed_alpha_for_loss_and_eval():
     label, _, _ = _rgb_on_white_label_and_renders(torch.zeros(3))
-    model = _model(lpips_lambda=0.0)
+    model = _model(lpips_lambda=0.0, key_rgb_labels=True)
     gt = model.get_gt_img((label * 255).round().to(torch.uint8))
     assert gt.shape == (SIDE, SIDE, 4)
     assert gt[0, 0, 3] == 0.0 and gt[12, 12, 3] == 1.0
     torch.testing.assert_close(gt[12, 12, :3], torch.tensor([1.0, 0.0, 0.0]))
     rgba = torch.cat([label, torch.ones(SIDE, SIDE, 1)], dim=-1)
     torch.testing.assert_close(model.get_gt_img(rgba), rgba)  # a label with alpha keeps its own
-    assert _model(lpips_lambda=0.0, key_rgb_labels=False).get_gt_img(label).shape == (SIDE, SIDE, 3)
+    assert _model(lpips_lambda=0.0).get_gt_img(label).shape == (SIDE, SIDE, 3)  # off by default

@@ -63,7 +63,7 @@ def test_cpu_preset_default_is_sized_for_128_px_labels():
     model = config.pipeline.model
     assert config.max_num_iterations == 1000 and model.num_random == 3000
     assert model.densify_grad_thresh == 0.0002  # 3DGS's threshold for plain (not absolute) gradients
-    assert model.lpips_lambda == 0.0 and model.background_color == "random" and model.key_rgb_labels
+    assert model.lpips_lambda == 0.0 and model.background_color == "random"
 
 
 @pytest.mark.parametrize("extent, survivors", [(1.0, 10), (SCENE_EXTENT, 20)])

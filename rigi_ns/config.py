@@ -119,8 +119,8 @@ def cpu_trainer_config(steps: int = CPU_STEPS, method_name: str = "rigi-splat-cp
     reset every 3,000 of 30,000 steps; the paper preset's one reset at 3,000 leaves 2,000). Compressed into a
     short run, a reset leaves most Gaussians half-transparent at the end (median opacity 0.19 instead of 0.62 at
     1,000 steps), and the pruning one refinement later removes those still below 0.005. The random background
-    already penalises the floaters a reset is meant to clear (on labels with alpha). Runs much shorter than 1,000 steps end pale
-    whatever the densification settings (opacities start at 0.1 and have not risen yet).
+    already penalises the floaters a reset is meant to clear (on labels with alpha). Runs much shorter than 1,000
+    steps end pale whatever the densification settings (opacities start at 0.1 and have not risen yet).
     """
     refine_every = max(steps // 20, 1)
     stop_split_at = steps // 2

@@ -169,6 +169,7 @@ def test_missing_lpips_weights_stop_setup_with_the_fix(tmp_path, monkeypatch):
 def _set1_densification_statistic(dual_model: bool, **overrides) -> float:
     model = _model(dual_model=dual_model, lpips_lambda=0.0, warmup_length=1000, **overrides)
     optimizers = Optimizers(rigi_optimizers(100), model.get_param_groups())
+    torch.manual_seed(0)  # the same random background for every variant compared
     _train_step(model, optimizers, 1, _batch(3))
     model.step_post_backward(1)
     state = model.strategy_state
@@ -181,3 +182,51 @@ def test_dual_model_does_not_inflate_set_1_densification_statistic():
     single = _set1_densification_statistic(False)
     assert _set1_densification_statistic(True) <= single
     assert _set1_densification_statistic(True, detach_uncertainty=False) > 2 * single
+
+
+def _rgb_on_white_label_and_renders(background):
+    """An RGB label (red square on white, no alpha) and two renders on ``background`` [3]: one that shows the
+    square over a transparent surrounding, one that also paints the surrounding opaque white (a white floater)."""
+    inside = torch.zeros(SIDE, SIDE, 1)
+    inside[8:16, 8:16] = 1.0
+    red = torch.tensor([1.0, 0.0, 0.0])
+    label = inside * red + (1 - inside) * torch.ones(3)
+    clean = {"rgb": inside * red + (1 - inside) * background, "accumulation": inside}
+    floater = {"rgb": label.clone(), "accumulation": torch.ones(SIDE, SIDE, 1)}
+    return label, clean, floater
+
+
+def test_random_background_reaches_rgb_on_white_labels():
+    """A label without alpha keyed from white makes an opaque white surrounding cost loss under a random
+    background; taken as opaque on white (the default) the floater is exactly as good as the clean render."""
+    background = torch.tensor([0.2, 0.5, 0.8])
+    label, clean, floater = _rgb_on_white_label_and_renders(background)
+
+    def losses(model):
+        model.train()
+        out = {}
+        for name, render in (("clean", clean), ("floater", floater)):
+            outputs = {**render, "rgb_2": render["rgb"], "accumulation_2": render["accumulation"]}
+            outputs["background"] = background
+            out[name] = float(sum(model.get_loss_dict(outputs, {"image": label}).values()))
+        return out
+
+    keyed = losses(_model(lpips_lambda=0.0, key_rgb_labels=True))
+    assert keyed["clean"] < 1e-3
+    # the floater's white surrounding against the keyed label on the random background: |1 - bg| over 8/9 of
+    # the pixels, times (1 - ssim_lambda) for each of the two renders, plus their D-SSIM
+    assert keyed["floater"] > 0.5
+    on_white = losses(_model(lpips_lambda=0.0))
+    assert on_white["clean"] < 1e-3 and on_white["floater"] < 1e-3
+
+
+def test_rgb_labels_get_keyed_alpha_for_loss_and_eval():
+    label, _, _ = _rgb_on_white_label_and_renders(torch.zeros(3))
+    model = _model(lpips_lambda=0.0, key_rgb_labels=True)
+    gt = model.get_gt_img((label * 255).round().to(torch.uint8))
+    assert gt.shape == (SIDE, SIDE, 4)
+    assert gt[0, 0, 3] == 0.0 and gt[12, 12, 3] == 1.0
+    torch.testing.assert_close(gt[12, 12, :3], torch.tensor([1.0, 0.0, 0.0]))
+    rgba = torch.cat([label, torch.ones(SIDE, SIDE, 1)], dim=-1)
+    torch.testing.assert_close(model.get_gt_img(rgba), rgba)  # a label with alpha keeps its own
+    assert _model(lpips_lambda=0.0).get_gt_img(label).shape == (SIDE, SIDE, 3)  # off by default

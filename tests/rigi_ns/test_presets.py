@@ -6,7 +6,7 @@ import pytest
 import torch
 from nerfstudio.data.scene_box import SceneBox
 
-from rigi_ns.config import POSITION_LR_DECAY_STEPS, SCENE_EXTENT, cpu_trainer_config, rigi_splat
+from rigi_ns.config import POSITION_LR_DECAY_STEPS, SCENE_EXTENT, cpu_trainer_config, rigi_splat, rigi_splat_cpu
 
 
 def _position_lr_at(config, step: int) -> float:
@@ -49,6 +49,21 @@ def test_cpu_preset_compresses_the_schedule_with_its_length():
     assert (model.warmup_length, model.refine_every, model.stop_split_at) == (30, 15, 150)
     assert config.optimizers["means"]["scheduler"].max_steps == 1800  # 6x the run, as 5,000 of 30,000
     assert model.scene_extent == SCENE_EXTENT
+
+
+@pytest.mark.parametrize("steps", [300, 1000, 1234])
+def test_cpu_preset_never_resets_opacities(steps):
+    """The first reset step lies at or past the end of densification, where gsplat's strategy no longer acts."""
+    model = cpu_trainer_config(steps).pipeline.model
+    assert model.reset_alpha_every * model.refine_every > model.stop_split_at
+
+
+def test_cpu_preset_default_is_sized_for_128_px_labels():
+    config = rigi_splat_cpu.config
+    model = config.pipeline.model
+    assert config.max_num_iterations == 1000 and model.num_random == 3000
+    assert model.densify_grad_thresh == 0.0002  # 3DGS's threshold for plain (not absolute) gradients
+    assert model.lpips_lambda == 0.0 and model.background_color == "random"
 
 
 @pytest.mark.parametrize("extent, survivors", [(1.0, 10), (SCENE_EXTENT, 20)])

@@ -74,6 +74,8 @@ def write_matrix_dataset(frames: GeneratedFrames, output_dir: Path, *, overwrite
             raise ValueError(
                 f"view {index} ({view.name or 'unnamed'}) has no time or view index; a 4D dataset needs both"
             )
-    rank = {t: i for i, t in enumerate(sorted({v.time for v in frames.views}))}
+    rank: dict[float | None, int] = {
+        t: i for i, t in enumerate(sorted({v.time for v in frames.views if v.time is not None}))
+    }
     names = [view.name or f"t{rank[view.time]:03d}_v{view.view:02d}.png" for view in frames.views]
     return _write(frames, names, output_dir, overwrite)

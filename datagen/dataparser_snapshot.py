@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from nerfstudio.cameras.cameras import Cameras, CameraType
@@ -69,9 +70,12 @@ def outputs_from_snapshot(path: Path) -> GeneratedDataparserOutputs:
     try:
         payload = json.loads(Path(path).read_text(encoding="utf-8"))
         column = {key: torch.tensor(payload[key])[:, None] for key in _CAMERA_KEYS}
+        intrinsics: dict[str, Any] = {
+            k: v.float() if k in ("fx", "fy", "cx", "cy") else v.long() for k, v in column.items()
+        }
         cameras = Cameras(
             camera_to_worlds=torch.tensor(payload["camera_to_worlds"], dtype=torch.float32),
-            **{k: v.float() if k in ("fx", "fy", "cx", "cy") else v.long() for k, v in column.items()},
+            **intrinsics,
             camera_type=CameraType.PERSPECTIVE,
             times=None if payload["times"] is None else torch.tensor(payload["times"], dtype=torch.float32)[:, None],
         )

@@ -101,6 +101,18 @@ class FrameRecord:
         return entry
 
 
+def _intrinsics(values: dict) -> Intrinsics:
+    """Intrinsics from a mapping of the ``fl_x fl_y cx cy w h`` keys (focal lengths and centre float, size int)."""
+    return Intrinsics(
+        float(values["fl_x"]),
+        float(values["fl_y"]),
+        float(values["cx"]),
+        float(values["cy"]),
+        int(values["w"]),
+        int(values["h"]),
+    )
+
+
 @dataclass
 class GeneratedDataset:
     """A parsed dataset (``read_dataset``); images are not loaded (``FrameRecord.image`` is None)."""
@@ -121,7 +133,7 @@ class GeneratedDataset:
     def frame_intrinsics(self, frame: FrameRecord) -> Intrinsics:
         """A frame's intrinsics: its own ``fl_x ... h`` keys where given, else the top level."""
         values = {k: frame.extra.get(k, getattr(self.intrinsics, k)) for k in INTRINSIC_KEYS}
-        return Intrinsics(**{k: (int(v) if k in ("w", "h") else float(v)) for k, v in values.items()})
+        return _intrinsics(values)
 
     def split_frames(self, split: str) -> list[FrameRecord]:
         """Frames of a split in file order; "val" means "test"."""
@@ -262,7 +274,7 @@ def read_dataset(data_dir: Path, validate: bool = True, check_pixels: bool | Non
         raise DatasetError(data_dir, problems)
     frames_json = meta["frames"]
     top = {k: meta.get(k, frames_json[0].get(k)) for k in INTRINSIC_KEYS}
-    intrinsics = Intrinsics(*(float(top[k]) for k in INTRINSIC_KEYS[:4]), int(top["w"]), int(top["h"]))
+    intrinsics = _intrinsics(top)
     all_paths = [f["file_path"] for f in frames_json]
     train = list(meta.get("train_filenames", all_paths))
     test = list(meta.get("test_filenames", []))

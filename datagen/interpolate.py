@@ -64,8 +64,8 @@ def _backward_warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """Sample `image` at x + flow(x) (bilinear, border replicate). image [H, W, C], flow [H, W, 2] (dx, dy)."""
     h, w = flow.shape[:2]
     grid_x, grid_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    map_x = grid_x + flow[..., 0].astype(np.float32)
-    map_y = grid_y + flow[..., 1].astype(np.float32)
+    map_x: np.ndarray = grid_x + flow[..., 0].astype(np.float32)
+    map_y: np.ndarray = grid_y + flow[..., 1].astype(np.float32)
     return cv2.remap(image, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
@@ -79,7 +79,7 @@ def _occlusion(flow_ab: np.ndarray, flow_ba: np.ndarray, tolerance: float = 1.0)
 
 def dis_flow(frame_a: np.ndarray, frame_b: np.ndarray, preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM) -> np.ndarray:
     """Dense optical flow a→b in pixels, [H, W, 2] float32 (x, y), with OpenCV's DIS method."""
-    dis = cv2.DISOpticalFlow_create(preset)
+    dis = cv2.DISOpticalFlow_create(preset)  # type: ignore[attr-defined]  # missing from OpenCV's stubs
     return dis.calc(_gray_u8(frame_a), _gray_u8(frame_b), None)
 
 

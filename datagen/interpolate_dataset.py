@@ -94,14 +94,14 @@ def interpolate_dataset(
     interpolator = interpolator or DisFlowInterpolator()
     dataset = read_dataset(data_dir)
     in_matrix = [f for f in dataset.frames if f.split == "train" and f.time is not None and f.view is not None]
-    times = sorted({f.time for f in in_matrix})
+    times = sorted({f.time for f in in_matrix if f.time is not None})
     if len(times) < 2:
         raise ValueError(
             f"{data_dir}/transforms.json: interpolation needs train frames with `time` and `view` at 2 or more "
             f"times, found {len(times)}; is this a 4D dataset?"
         )
     cells = {(f.time, f.view): f for f in in_matrix}
-    views = sorted({f.view for f in in_matrix})
+    views = sorted({f.view for f in in_matrix if f.view is not None})
     extra_files = {f.file_path: (data_dir / f.file_path).read_bytes() for f in dataset.frames}
     columns: dict[int, list[tuple[float, np.ndarray | None]]] = {}
     for view in views:

@@ -74,7 +74,7 @@ def recorded_extent(generator) -> float | None:
     described = generator.get("object")
     if isinstance(described, dict):
         candidates.append(described.get("radius"))
-    return next((float(v) for v in candidates if _positive_number(v)), None)
+    return next((float(v) for v in candidates if v is not None and _positive_number(v)), None)
 
 
 def scene_extent(generator, nearest_camera_distance: float, has_time: bool) -> tuple[float, str | None]:

@@ -10,6 +10,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -265,7 +266,7 @@ def _check_scene(meta: dict, frames: list, train_paths: set[str] | None) -> list
     for index, frame in enumerate(frames):
         if not isinstance(frame, dict):
             continue
-        values = {k: frame.get(k, meta.get(k)) for k in INTRINSIC_KEYS}
+        values: dict[str, Any] = {k: frame.get(k, meta.get(k)) for k in INTRINSIC_KEYS}
         if any(_intrinsic_problem(k, v) for k, v in values.items()) or _check_transform(
             "", frame.get("transform_matrix")
         ):

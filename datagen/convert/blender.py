@@ -43,6 +43,12 @@ def _read_split(folder: Path, split: str) -> dict | None:
     return meta
 
 
+def _shape(image: np.ndarray | None) -> tuple[int, int]:
+    """(height, width) of a frame's image, which conversion always reads."""
+    assert image is not None
+    return image.shape[0], image.shape[1]
+
+
 def _image_path(folder: Path, file_path, where: str) -> Path:
     """The image a frame names; Blender file paths usually omit the ``.png``."""
     if not isinstance(file_path, str) or not file_path:
@@ -105,10 +111,10 @@ class ConvertBlender:
             )
         test = _read_split(self.input, "test")
         frames = self._frames(train, "train") + (self._frames(test, "test") if test is not None else [])
-        height, width = frames[0].image.shape[:2]
-        sizes = {f.image.shape[:2] for f in frames}
+        sizes = {_shape(f.image) for f in frames}
         if len(sizes) > 1:
             raise ConvertError(f"{self.input}: images of several sizes {sorted(sizes)}; pass --resolution")
+        height, width = _shape(frames[0].image)
         if test is not None and not math.isclose(test["camera_angle_x"], train["camera_angle_x"], rel_tol=1e-6):
             raise ConvertError(f"{self.input}: the train and test splits have different camera_angle_x")
         generator = {

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 from datagen.cameras import SYNCDREAMER_ELEVATION_DEG, SYNCDREAMER_NUM_VIEWS, syncdreamer_views
 from datagen.convert.base import ConvertBase
@@ -26,8 +27,12 @@ STRIP_NAME = re.compile(r"^(\d+)$")
 
 def matrix_cells(files: list[Path]) -> tuple[str, dict[tuple[int, int], Path] | dict[int, Path]]:
     """Classify a folder's files as ``pairs`` ({(t, v): file}) or ``strips`` ({t: file}); other names are errors."""
-    pairs, strips, other = {}, {}, []
+    pairs: dict[tuple[int, int], Path] = {}
+    strips: dict[int, Path] = {}
+    other: list[Path] = []
     for file in files:
+        cells: dict[Any, Path]
+        key: Any  # (t, v) for pairs, t for strips
         if match := PAIR_NAME.match(file.stem):
             cells, key = pairs, (int(match[1]), int(match[2]))
         elif match := STRIP_NAME.match(file.stem):
@@ -63,14 +68,17 @@ class ConvertMatrix(ConvertBase):
     """Elevation of the 16 SyncDreamer views."""
 
     def main(self) -> Path:
-        layout, cells = matrix_cells(list_images(self.input))
+        layout, found = matrix_cells(list_images(self.input))
         views = syncdreamer_views(self.elevation_deg)
+        cells: dict[tuple[int, int], Any]  # (t, v) -> file ("pairs") or (strip file, tile) ("strips")
         if layout == "strips":
             cells = {
                 (t, v): (file, tile)
-                for t, file in cells.items()
+                for t, file in cast(dict[int, Path], found).items()
                 for v, tile in enumerate(split_strip(read_image(file), SYNCDREAMER_NUM_VIEWS, str(file)))
             }
+        else:
+            cells = cast(dict[tuple[int, int], Any], found)
         time_indices = sorted({t for t, _ in cells})
         view_indices = sorted({v for _, v in cells})
         if view_indices[-1] >= SYNCDREAMER_NUM_VIEWS:

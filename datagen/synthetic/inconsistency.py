@@ -181,8 +181,8 @@ def plan_perturbations(
                     show_phantom=bool(phantom_draw[t, v] < strengths["phantom"] * ramp[v]),
                     variant_blend=float(strengths["unseen_texture"] * unseen[v]),
                     variant_redraw=int(redraws[t]) if num_times is not None else 0,
-                    gain=tuple(float(g) for g in gain),
-                    offset=tuple(float(o) for o in offset),
+                    gain=(float(gain[0]), float(gain[1]), float(gain[2])),
+                    offset=(float(offset[0]), float(offset[1]), float(offset[2])),
                     hue_deg=float(60.0 * drift[v, 6]),
                     warp_px=float(warp_scale * ramp[v]),
                     warp_seed=int(warp_seeds[t, v]),
@@ -233,13 +233,15 @@ def apply_warp(rgba: Float[np.ndarray, "H W 4"], perturbation: FramePerturbation
     crop = rgba[top:bottom, left:right]
     grid_x, grid_y = np.meshgrid(np.arange(right - left, dtype=np.float32), np.arange(bottom - top, dtype=np.float32))
     premultiplied = np.concatenate([crop[..., :3] * crop[..., 3:], crop[..., 3:]], axis=-1).astype(np.float32)
+    map_x: np.ndarray = grid_x + field[..., 0].astype(np.float32)
+    map_y: np.ndarray = grid_y + field[..., 1].astype(np.float32)
     warped = cv2.remap(
         premultiplied,
-        grid_x + field[..., 0].astype(np.float32),
-        grid_y + field[..., 1].astype(np.float32),
+        map_x,
+        map_y,
         interpolation=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT,
-        borderValue=0,
+        borderValue=(0.0, 0.0, 0.0, 0.0),
     )
     alpha = np.clip(warped[..., 3:], 0.0, 1.0)
     rgb = np.where(alpha > 0, warped[..., :3] / np.maximum(alpha, 1e-12), 0.0)

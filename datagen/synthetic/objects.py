@@ -74,9 +74,12 @@ class SyntheticObject:
         for part in self.parts:
             mesh = part.mesh.copy()
             albedo = evaluate_texture(part.texture, mesh.vertices / self.canonical_scale)
+            assert isinstance(mesh.visual, trimesh.visual.ColorVisuals)  # parts are built untextured
             mesh.visual.vertex_colors = np.concatenate([albedo * 255, np.full((len(albedo), 1), 255)], axis=1)
             meshes.append(mesh)
-        return trimesh.util.concatenate(meshes)
+        combined = trimesh.util.concatenate(meshes)
+        assert isinstance(combined, trimesh.Trimesh)
+        return combined
 
 
 @dataclass(frozen=True)

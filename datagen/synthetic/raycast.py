@@ -207,6 +207,7 @@ def shade(
         mask = hits.part == index
         albedo[mask] = evaluate_texture(textures[index], points[mask])
         if blend is not None:
+            assert variants is not None  # blend is only set with variants
             other = evaluate_texture(variants[index], points[mask])
             albedo[mask] += blend[mask, None] * (other - albedo[mask])
     light = np.full(len(hits.part), AMBIENT)

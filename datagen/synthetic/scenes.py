@@ -153,7 +153,9 @@ def make_static_dataset(
         bar.update()
     bar.close()
 
-    extra_files["ground_truth/mesh.ply"] = obj.rest_mesh().export(file_type="ply")
+    mesh_ply = obj.rest_mesh().export(file_type="ply")
+    assert isinstance(mesh_ply, bytes)  # binary PLY
+    extra_files["ground_truth/mesh.ply"] = mesh_ply
     extra_files["preview/contact_sheet.png"] = encode_png(static_contact_sheet(sheet_pairs))
     generator = {
         "name": "synthetic",

@@ -77,13 +77,15 @@ def _chunk_weights(
     clamped = None
     if float(log_alpha.amax()) > LOG_ALPHA_MAX:  # rare: only opacities above 0.999 reach the clamp
         clamped = log_alpha > LOG_ALPHA_MAX
-    alpha = torch.nn.functional.threshold_(log_alpha.clamp_(max=LOG_ALPHA_MAX).exp_(), alpha_floor, 0.0)
+    # threshold_ exists at runtime but is missing from torch's stubs.
+    alpha = log_alpha.clamp_(max=LOG_ALPHA_MAX).exp_()
+    torch.nn.functional.threshold_(alpha, alpha_floor, 0.0)  # type: ignore[attr-defined]
     one_minus = torch.rsub(alpha, 1.0)
     next_t = torch.cumprod(one_minus, dim=-1).mul_(t_in[:, :, None])
     last = next_t[:, :, -1].clone()
     # gsplat stops at the first Gaussian with next_T <= 1e-4 and composites neither it nor anything after it;
     # next_t only decreases along K, so zeroing next_t <= 1e-4 masks exactly those.
-    torch.nn.functional.threshold_(next_t, T_MIN, 0.0)
+    torch.nn.functional.threshold_(next_t, T_MIN, 0.0)  # type: ignore[attr-defined]
     terminated = (last <= T_MIN) & (t_in > 0)
     t_last = last
     if bool(terminated.any()):

@@ -7,7 +7,7 @@ module draws them through :func:`splatcore.rasterize` the same way for every met
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Mapping, NamedTuple, Optional
+from typing import Dict, Literal, Mapping, NamedTuple, Optional
 
 import torch
 from jaxtyping import Float
@@ -77,7 +77,7 @@ def render_splats(
     sh_degree_to_use: Optional[int],
     with_depth: bool = False,
     absgrad: bool = False,
-    rasterize_mode: str = "classic",
+    rasterize_mode: Literal["classic", "antialiased"] = "classic",
 ) -> RenderResult:
     """Rasterize splats and composite them over the background.
 

@@ -1,7 +1,7 @@
 """Write frame sequences as GIF or MP4 (imageio; MP4 through imageio-ffmpeg), atomically."""
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import imageio.v2 as imageio
 import numpy as np
@@ -37,15 +37,15 @@ def write_video(
         raise ValueError(f"write_video: unsupported extension '{path.suffix}' in {path}; use .gif or .mp4")
     if len(frames) == 0:
         raise ValueError(f"write_video: no frames to write to {path}")
-    images = [_to_uint8(f) for f in frames]
+    images: list[Any] = [_to_uint8(f) for f in frames]
     with atomic_file(path) as tmp:
         if suffix == ".gif":
             imageio.mimsave(tmp, images, format="GIF", duration=1000.0 / fps, loop=0)
         else:
-            quality = {} if mp4_quality is None else {"quality": mp4_quality}
+            quality: dict[str, Any] = {} if mp4_quality is None else {"quality": mp4_quality}
             with imageio.get_writer(
                 tmp, format="FFMPEG", fps=fps, codec="libx264", macro_block_size=mp4_block_size, **quality
             ) as writer:
                 for image in images:
-                    writer.append_data(image)
+                    writer.append_data(image)  # type: ignore[attr-defined]  # stubs give the base class
     return path

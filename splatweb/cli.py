@@ -52,10 +52,12 @@ class SplatWeb:
             raise UserError(f"--num-times must be ≥ 1, got {self.num_times}")
         if not self.fps > 0:
             raise UserError(f"--fps must be > 0, got {self.fps}")
+        source_up: UpAxis
         if self.load_config is not None:
             frames, name = frames_from_run(self.load_config, self.num_times)
             source_up = "z"  # the dataset contract's world
         else:
+            assert self.input is not None  # exactly one of the two, checked above
             frames, source_up, name = frames_from_folder(self.input, self.input_up)
         index = write_page(self.output_dir, frames, self.name or name, source_up, self.up, self.fps)
         count = max(f.splats.count for f in frames)

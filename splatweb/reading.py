@@ -54,8 +54,9 @@ def read_ply_any(path: Path) -> AssetFile:
                 raise UserError(
                     f"{path}: PLY format {' '.join(words[1:2])} is not supported; save it as binary_little_endian"
                 )
-            if _VERTICAL.match(text):
-                vertical = _VERTICAL.match(text).group(1).lower()
+            match = _VERTICAL.match(text)
+            if match:
+                vertical = match.group(1).lower()
             if words[:1] == ["element"]:
                 element = words[1]
                 if element == "vertex":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, cast
 
 import numpy as np
 import torch
@@ -86,4 +86,4 @@ def frames_from_folder(folder: Path, input_up: UpAxis | None) -> tuple[list[Fram
         times = list(np.linspace(0.0, 1.0, len(files))) if len(files) > 1 else [0.0]
     frames = [Frame(f.splats, float(t)) for f, t in zip(files, times, strict=True)]
     name = Path(folder).resolve().name if Path(folder).is_dir() else Path(folder).stem
-    return frames, ups.pop(), name
+    return frames, cast(UpAxis, ups.pop()), name  # checked above to be z, y or -y

@@ -75,7 +75,11 @@ class E4DDataManager(CpuSafeFullImageDatamanager):
         meta = outputs.metadata.get("frame_meta", {})
         num = len(outputs.image_filenames)
         views = meta["view"].tolist() if "view" in meta else [-1] * num
-        times = meta["time"].tolist() if "time" in meta else outputs.cameras.times.reshape(-1).tolist()
+        if "time" in meta:
+            times = meta["time"].tolist()
+        else:
+            assert outputs.cameras.times is not None  # a 4D dataset's cameras carry times
+            times = outputs.cameras.times.reshape(-1).tolist()
         groups = camera_groups(views, outputs.cameras.camera_to_worlds.numpy())
         if min(views, default=0) < 0 and len(set(groups)) == num:
             CONSOLE.print(
@@ -119,6 +123,7 @@ class E4DDataManager(CpuSafeFullImageDatamanager):
         """One training image and its camera (with `times`), plus `conf_rgb`/`conf_ssim` [H, W, 1] uint8."""
         camera, data = super().next_train(step)
         if self.conf_rgb is not None:
+            assert camera.metadata is not None and self.conf_ssim is not None  # set together with conf_rgb
             index = int(camera.metadata["cam_idx"])
             data["conf_rgb"] = self.conf_rgb[index, :, :, None].to(self.device)
             data["conf_ssim"] = self.conf_ssim[index, :, :, None].to(self.device)

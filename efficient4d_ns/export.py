@@ -96,7 +96,7 @@ def look_at_origin_c2w_gl(azimuth_deg: float, elevation_deg: float, radius: floa
     centre = radius * np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)])
     back = centre / np.linalg.norm(centre)  # OpenGL z points away from the scene
     right = np.cross([0.0, 0.0, 1.0], back)
-    right = right / max(np.linalg.norm(right), 1e-9)
+    right = right / max(float(np.linalg.norm(right)), 1e-9)
     up = np.cross(back, right)
     c2w = np.eye(4)
     c2w[:3, 0], c2w[:3, 1], c2w[:3, 2], c2w[:3, 3] = right, up, back, centre

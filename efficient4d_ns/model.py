@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Literal, Optional, Tuple, Type
+from typing import Any, Dict, Literal, Optional, Tuple, Type
 
 import torch
 import torch.nn.functional as F
@@ -167,7 +167,7 @@ class Efficient4DModel(CpuSafeSplatfactoModel):
             slice_ids = slice_ids[inside]
         return Splats(**sliced, ids=slice_ids)
 
-    def get_outputs(self, camera: Cameras) -> Dict[str, Tensor]:
+    def get_outputs(self, camera: Cameras) -> Dict[str, Any]:  # type: ignore[override]  # Cameras, as splatfacto
         """Render the slice at the camera's time: `rgb`, `depth`, `accumulation`, `background` (+ `confidence`)."""
         outputs = super().get_outputs(camera)
         if not self.training and self.train_confidence is not None:
@@ -178,6 +178,7 @@ class Efficient4DModel(CpuSafeSplatfactoModel):
     def nearest_confidence(self, camera: Cameras, t: float, height: int, width: int) -> Tensor:
         """C_rgb of the training image nearest to the camera (centre distance + time difference), [H, W, 1]."""
         conf = self.train_confidence
+        assert conf is not None
         centres = conf["c2w"][:, :3, 3].to(self.device)
         centre = camera.camera_to_worlds.reshape(-1, 3, 4)[0, :3, 3].to(self.device)
         distance = (centres - centre).norm(dim=-1) + (conf["times"].to(self.device) - t).abs()

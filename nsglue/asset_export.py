@@ -100,6 +100,7 @@ class ExportAsset:
             path = write_splat(self.output_dir / "splat.splat", orient_splats(splats, self.splat_up))
             print(f"Wrote {path} ({splats.count} Gaussians)")
         if self.mesh:
+            assert pipeline.datamanager.train_dataset is not None  # set up by the loaded pipeline
             cameras = distinct_views(pipeline.datamanager.train_dataset.cameras)
             mesh = fuse_tsdf_mesh(
                 pipeline,

@@ -11,7 +11,7 @@ densification statistics it feeds) stays here. It stays a ``SplatfactoModel`` be
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Literal, Mapping, NamedTuple, Optional, Tuple, Type
+from typing import Any, Dict, Literal, Mapping, NamedTuple, Optional, Tuple, Type
 
 import torch
 from gsplat.strategy import DefaultStrategy
@@ -205,7 +205,7 @@ class CpuSafeSplatfactoModel(SplatfactoModel):
             return None
         return min(self.step // self.config.sh_degree_interval, self.config.sh_degree)
 
-    def cropped(self, params: Mapping[str, Tensor]) -> Optional[Dict[str, Tensor]]:
+    def cropped(self, params: Mapping[str, Tensor] | nn.ParameterDict) -> Optional[Dict[str, Tensor]]:
         """``params`` restricted to the viewer's crop box (eval only); None when the box holds nothing."""
         if self.crop_box is None or self.training:
             return dict(params)
@@ -222,7 +222,8 @@ class CpuSafeSplatfactoModel(SplatfactoModel):
         params = self.cropped(self.gauss_params)
         return None if params is None else splats_from_params(params)
 
-    def get_outputs(self, camera: Cameras) -> Dict[str, Tensor]:
+    # nerfstudio passes Cameras (not ray bundles) to splat models; values are tensors, "depth" may be None.
+    def get_outputs(self, camera: Cameras) -> Dict[str, Any]:  # type: ignore[override]
         """Render the Gaussians for one camera: ``rgb``, ``depth`` (eval), ``accumulation``, ``background``."""
         if not isinstance(camera, Cameras):
             raise ValueError(f"get_outputs expects a Cameras object, got {type(camera).__name__}")
@@ -263,7 +264,9 @@ class CpuSafeSplatfactoModel(SplatfactoModel):
         """:meth:`render` of a Gaussian set stored in splatfacto's convention."""
         return self.render(splats_from_params(params), w2c_cv, K, width, height, background)
 
-    def outputs_from_render(self, result: RenderResult, background: Tensor, camera: Cameras) -> Dict[str, Tensor]:
+    def outputs_from_render(
+        self, result: RenderResult, background: Tensor, camera: Cameras
+    ) -> Dict[str, Optional[Tensor]]:
         """nerfstudio's output dict for the first camera of a render (bilateral grid applied when training)."""
         rgb = result.rgb
         height, width = rgb.shape[1:3]
@@ -299,7 +302,7 @@ class CpuSafeSplatfactoModel(SplatfactoModel):
         return metrics, {"img": torch.cat([gt_rgb, predicted_rgb], dim=1)}
 
     # ---- nerfstudio's ray-bundle interface (ns-export tsdf) -----------------------------------------------------
-    def forward(self, ray_bundle: RayBundle | Cameras) -> Dict[str, Tensor]:
+    def forward(self, ray_bundle: RayBundle | Cameras) -> Dict[str, Any]:
         """Cameras render as usual; a ray bundle renders as the pinhole camera it came from (or is refused)."""
         if isinstance(ray_bundle, RayBundle):
             return self.get_outputs_for_camera_ray_bundle(ray_bundle)

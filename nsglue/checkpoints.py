@@ -16,8 +16,8 @@ def allow_numpy_scalars_in_checkpoints() -> None:
     import torch
 
     try:
-        from numpy._core.multiarray import scalar
+        from numpy._core.multiarray import scalar  # type: ignore[attr-defined]  # private, not in numpy's stubs
     except ImportError:  # numpy < 2
-        from numpy.core.multiarray import scalar  # type: ignore[no-redef]
+        from numpy.core.multiarray import scalar  # type: ignore[attr-defined]
     dtype_classes = [type(np.dtype(t)) for t in (np.float64, np.float32, np.int64, np.int32)]
     torch.serialization.add_safe_globals([scalar, np.dtype, *dtype_classes])

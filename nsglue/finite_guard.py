@@ -16,7 +16,8 @@ from typing import Dict, List, Mapping, Optional, Sequence
 
 import torch
 from nerfstudio.engine.callbacks import TrainingCallback, TrainingCallbackLocation
-from torch import Tensor, nn
+from nerfstudio.models.base_model import Model
+from torch import Tensor
 
 from datagen.user_errors import UserError, show_without_traceback
 
@@ -107,7 +108,7 @@ class FiniteGuard:
         model: a nerfstudio model with ``get_param_groups`` and ``get_loss_dict``.
     """
 
-    def __init__(self, model: nn.Module):
+    def __init__(self, model: Model):
         show_without_traceback(NonFiniteTrainingError)
         self.model = model
         self.losses: Dict[str, Tensor] = {}
@@ -159,6 +160,6 @@ class FiniteGuard:
         return rates
 
 
-def guard_callbacks(model: nn.Module) -> List[TrainingCallback]:
+def guard_callbacks(model: Model) -> List[TrainingCallback]:
     """Install a :class:`FiniteGuard` on ``model`` and return its training callbacks."""
     return FiniteGuard(model).callbacks()

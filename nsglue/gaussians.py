@@ -96,7 +96,9 @@ def initial_gaussian_params(
     return {k: nn.Parameter(v.contiguous()) for k, v in params.items()}
 
 
-def rebind_optimizers(params: Mapping[str, nn.Parameter], optimizers: Mapping[str, torch.optim.Optimizer]) -> None:
+def rebind_optimizers(
+    params: Mapping[str, nn.Parameter] | nn.ParameterDict, optimizers: Mapping[str, torch.optim.Optimizer]
+) -> None:
     """Point each one-group optimizer at the current parameter object of the same key, keeping its state.
 
     After ``load_state_dict`` resizes a Gaussian set the optimizers built earlier still hold the old parameter

@@ -87,6 +87,14 @@ def dssim(pred: Float[Tensor, "H W 3"], gt: Float[Tensor, "H W 3"]) -> Float[Ten
     return 1.0 - ssim(to_nchw(pred), to_nchw(gt), data_range=1.0, size_average=True)
 
 
+def _total(values: list[Tensor]) -> Tensor:
+    """The sum of one or more tensors (``sum()`` would start from the int 0)."""
+    total = values[0]
+    for value in values[1:]:
+        total = total + value
+    return total
+
+
 def rigi_loss_terms(
     gt: Float[Tensor, "H W 3"],
     rgb_1: Float[Tensor, "H W 3"],
@@ -124,12 +132,12 @@ def rigi_loss_terms(
         uncertainty = uncertainty_map(rgb_1, rgb_2, detach=detach_uncertainty)
     terms = {
         "uncertainty_l1": (1.0 - ssim_lambda)
-        * sum(uncertainty_weighted_l1(r, gt, uncertainty, uncertainty_lambda) for r in renders),
-        "dssim": ssim_lambda * sum(dssim(r, gt) for r in renders),
+        * _total([uncertainty_weighted_l1(r, gt, uncertainty, uncertainty_lambda) for r in renders]),
+        "dssim": ssim_lambda * _total([dssim(r, gt) for r in renders]),
     }
     if lpips_lambda > 0:
         assert lpips_fn is not None
-        terms["lpips"] = lpips_lambda * sum(lpips_fn(r, gt) for r in renders)
+        terms["lpips"] = lpips_lambda * _total([lpips_fn(r, gt) for r in renders])
     return terms
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Dict, List, Literal, Optional, Type
+from typing import Any, Dict, List, Literal, Optional, Type
 
 import torch
 from jaxtyping import Float
@@ -160,7 +160,7 @@ class RigiSplatModel(CpuSafeSplatfactoModel):
             groups.update({key + TWIN_SUFFIX: [self.gauss_params_2[key]] for key in GAUSSIAN_KEYS})
         return groups
 
-    def load_state_dict(self, dict, **kwargs):  # type: ignore  # noqa: A002 (splatfacto's signature)
+    def load_state_dict(self, dict, **kwargs):  # noqa: A002 (splatfacto's signature)
         """Resize both sets to the checkpoint's Gaussian counts, then load (splatfacto resizes set 1)."""
         if self.config.dual_model:
             count = dict["gauss_params_2.means"].shape[0]
@@ -187,7 +187,7 @@ class RigiSplatModel(CpuSafeSplatfactoModel):
             )
 
     # ---- rendering -------------------------------------------------------------------------------------------
-    def get_outputs(self, camera: Cameras) -> Dict[str, Tensor]:
+    def get_outputs(self, camera: Cameras) -> Dict[str, Any]:  # type: ignore[override]  # Cameras, as splatfacto
         """Set 1 as ``rgb``/``depth``/``accumulation``; with the twin also ``rgb_2`` and ``uncertainty``.
 
         ``uncertainty`` is ``1 - exp(-lambda * mean_c U)`` [H, W, 1]: the fraction by which the residual is
@@ -257,7 +257,9 @@ class RigiSplatModel(CpuSafeSplatfactoModel):
         if self.config.lpips_lambda > 0:
             from splatcore.lpips import lpips_distance
 
-            lpips_fn = partial(lpips_distance, self.lpips_metric)
+            metric = self.lpips_metric
+            assert metric is not None  # load_lpips_metric loads it (or stops) when the loss uses LPIPS
+            lpips_fn = partial(lpips_distance, metric)
         loss_dict = rigi_loss_terms(
             gt,
             rgb_1,

@@ -16,7 +16,6 @@ kept beside config.yml), never from the training images, so a run still exports 
 from __future__ import annotations
 
 import json
-import math
 import pickle
 import sys
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ import torch
 import tyro
 from torch import Tensor
 
+from datagen.cameras import c2w_gl_from_spherical
 from datagen.options import OptionError, check_options
 from datagen.user_errors import UserError
 from efficient4d_ns import gaussians4d as g4
@@ -88,19 +88,6 @@ def splats_at_time(
         log_scales=np32(torch.log(scales)),
         quats=np32(quats),
     )
-
-
-def look_at_origin_c2w_gl(azimuth_deg: float, elevation_deg: float, radius: float) -> np.ndarray:
-    """Camera-to-world [4, 4], OpenGL axes, world +z up, camera on the sphere looking at the origin."""
-    az, el = math.radians(azimuth_deg), math.radians(elevation_deg)
-    centre = radius * np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)])
-    back = centre / np.linalg.norm(centre)  # OpenGL z points away from the scene
-    right = np.cross([0.0, 0.0, 1.0], back)
-    right = right / max(np.linalg.norm(right), 1e-9)
-    up = np.cross(back, right)
-    c2w = np.eye(4)
-    c2w[:3, 0], c2w[:3, 1], c2w[:3, 2], c2w[:3, 3] = right, up, back, centre
-    return c2w
 
 
 @dataclass
@@ -181,7 +168,7 @@ class ExportE4D:
         frames = []
         for k in tqdm(range(self.turntable_frames), desc="turntable", unit="frame"):
             fraction = k / max(self.turntable_frames - 1, 1)
-            c2w = look_at_origin_c2w_gl(360.0 * k / self.turntable_frames, elevation, radius)
+            c2w = c2w_gl_from_spherical(360.0 * k / self.turntable_frames, elevation, radius)
             camera = Cameras(
                 camera_to_worlds=torch.from_numpy(c2w[None, :3, :4]).float(),
                 fx=first.fx.reshape(1, 1),

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 import torch
 
+from datagen.cameras import c2w_gl_from_spherical
 from efficient4d_ns import gaussians4d as g4
-from efficient4d_ns.export import SH_C0, look_at_origin_c2w_gl, splats_at_time, write_export
+from efficient4d_ns.export import SH_C0, splats_at_time, write_export
 from efficient4d_ns.export import main as export_main
 from splatcore.atomic import leftover_siblings
 from splatcore.ply import read_splat_ply, write_splat_ply
@@ -79,7 +80,7 @@ def test_opacity_carries_the_temporal_marginal():
 
 @pytest.mark.parametrize("azimuth, elevation", [(0.0, 0.0), (90.0, 30.0), (200.0, -20.0)])
 def test_turntable_cameras_look_at_the_origin(azimuth, elevation):
-    c2w = look_at_origin_c2w_gl(azimuth, elevation, 2.0)
+    c2w = c2w_gl_from_spherical(azimuth, elevation, 2.0)
     np.testing.assert_allclose(c2w[:3, :3] @ c2w[:3, :3].T, np.eye(3), atol=1e-12)
     assert np.linalg.det(c2w[:3, :3]) == pytest.approx(1.0)
     # OpenGL looks down −z: −z axis points from the centre to the origin

@@ -157,6 +157,15 @@ def spherical_from_c2w_gl(c2w_gl: Float[np.ndarray, "*batch 4 4"]) -> tuple[np.n
     return azimuth, elevation, radius
 
 
+def turntable_c2w_gl(num_frames: int, elevation_deg: float, radius: float) -> Float[np.ndarray, "num_frames 4 4"]:
+    """``num_frames`` poses evenly spaced in azimuth (frame k at ``360 k / num_frames`` deg, from the input view) at
+    one elevation and radius, looking at the origin: a turntable orbit."""
+    if num_frames < 1:
+        raise ValueError(f"num_frames={num_frames}: must be at least 1")
+    azimuths = np.arange(num_frames) * 360.0 / num_frames
+    return c2w_gl_from_spherical(azimuths, np.full(num_frames, float(elevation_deg)), radius)
+
+
 def sv3d_azimuths_deg(frames_per_orbit: int = SV3D_FRAMES_PER_ORBIT) -> np.ndarray:
     """SV3D's reference azimuths: frame i at ``360 (i + 1) / n`` mod 360, so the last frame is the input (0 deg)."""
     return (360.0 * (np.arange(frames_per_orbit) + 1) / frames_per_orbit) % 360.0

@@ -16,7 +16,6 @@ kept beside config.yml), never from the training images, so a run still exports 
 from __future__ import annotations
 
 import json
-import math
 import pickle
 import sys
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ import torch
 import tyro
 from torch import Tensor
 
+from datagen.cameras import Intrinsics
 from datagen.options import OptionError, check_options
 from datagen.user_errors import UserError
 from efficient4d_ns import gaussians4d as g4
@@ -88,19 +88,6 @@ def splats_at_time(
         log_scales=np32(torch.log(scales)),
         quats=np32(quats),
     )
-
-
-def look_at_origin_c2w_gl(azimuth_deg: float, elevation_deg: float, radius: float) -> np.ndarray:
-    """Camera-to-world [4, 4], OpenGL axes, world +z up, camera on the sphere looking at the origin."""
-    az, el = math.radians(azimuth_deg), math.radians(elevation_deg)
-    centre = radius * np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)])
-    back = centre / np.linalg.norm(centre)  # OpenGL z points away from the scene
-    right = np.cross([0.0, 0.0, 1.0], back)
-    right = right / max(float(np.linalg.norm(right)), 1e-9)
-    up = np.cross(back, right)
-    c2w = np.eye(4)
-    c2w[:3, 0], c2w[:3, 1], c2w[:3, 2], c2w[:3, 3] = right, up, back, centre
-    return c2w
 
 
 @dataclass
@@ -166,9 +153,7 @@ class ExportE4D:
             print(f"Wrote {self.output_dir / name}")
 
     def _write_turntable(self, folder: Path, pipeline, model, duration: float) -> list[str]:
-        from nerfstudio.cameras.cameras import Cameras, CameraType
-        from tqdm import tqdm
-
+        from nsglue.turntable import orbit_cameras, render_cameras
         from splatcore.video import write_video
 
         train_cameras = pipeline.datamanager.train_dataset.cameras
@@ -178,23 +163,13 @@ class ExportE4D:
             np.degrees(np.arcsin(np.clip(centres[:, 2] / np.linalg.norm(centres, axis=-1), -1, 1))).mean()
         )
         first = train_cameras[0]
-        frames = []
-        for k in tqdm(range(self.turntable_frames), desc="turntable", unit="frame"):
-            fraction = k / max(self.turntable_frames - 1, 1)
-            c2w = look_at_origin_c2w_gl(360.0 * k / self.turntable_frames, elevation, radius)
-            camera = Cameras(
-                camera_to_worlds=torch.from_numpy(c2w[None, :3, :4]).float(),
-                fx=first.fx.reshape(1, 1),
-                fy=first.fy.reshape(1, 1),
-                cx=first.cx.reshape(1, 1),
-                cy=first.cy.reshape(1, 1),
-                width=first.width.reshape(1, 1),
-                height=first.height.reshape(1, 1),
-                camera_type=CameraType.PERSPECTIVE,
-                times=torch.tensor([[fraction * duration]]),
-            )
-            outputs = model.get_outputs_for_camera(camera.to(model.device))
-            frames.append(outputs["rgb"].clamp(0, 1).cpu().numpy())
+        intrinsics = Intrinsics(
+            float(first.fx), float(first.fy), float(first.cx), float(first.cy), int(first.width), int(first.height)
+        )
+        count = self.turntable_frames
+        times = [k / max(count - 1, 1) * duration for k in range(count)]  # the last frame is at T
+        cameras = orbit_cameras(count, elevation, radius, intrinsics, times=times)
+        frames = [np.clip(f["rgb"], 0, 1) for f in render_cameras(model, cameras, desc="turntable")]
         suffixes = ["mp4", "gif"] if self.turntable_format == "both" else [self.turntable_format]
         names = [f"turntable.{suffix}" for suffix in suffixes]
         for name in names:

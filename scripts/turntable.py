@@ -10,42 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict
 
 import numpy as np
 import torch
 import tyro
-from nerfstudio.cameras.cameras import Cameras
-from tqdm import tqdm
 
-
-def orbit_cameras(num_frames: int, elevation_deg: float, radius: float, fov_deg: float, size: int) -> Cameras:
-    """``num_frames`` square pinhole cameras evenly spaced in azimuth, looking at the origin (world +z up)."""
-    from datagen.cameras import c2w_gl_from_spherical, intrinsics_from_fov
-
-    azimuths = np.arange(num_frames) * 360.0 / num_frames
-    c2w_gl = c2w_gl_from_spherical(azimuths, np.full(num_frames, elevation_deg), radius)
-    k = intrinsics_from_fov(fov_deg, size, size)
-    return Cameras(
-        camera_to_worlds=torch.as_tensor(np.asarray(c2w_gl)[:, :3, :4], dtype=torch.float32),
-        fx=float(k.fl_x),
-        fy=float(k.fl_y),
-        cx=float(k.cx),
-        cy=float(k.cy),
-        width=size,
-        height=size,
-    )
-
-
-@torch.no_grad()
-def render_views(model, cameras: Cameras, keys=("rgb", "rgb_2", "uncertainty")) -> List[Dict[str, np.ndarray]]:
-    """Render every camera (one at a time, eval mode); returns the requested outputs as float numpy images."""
-    model.eval()
-    frames = []
-    for i in tqdm(range(cameras.shape[0]), desc="rendering", leave=False):
-        outputs = model.get_outputs_for_camera(cameras[i : i + 1].to(model.device))
-        frames.append({k: outputs[k].detach().cpu().numpy() for k in keys if k in outputs})
-    return frames
+PANEL_KEYS = ("rgb", "rgb_2", "uncertainty")
+"""The outputs kept from each render: set 1, set 2 (when the model has a twin) and their uncertainty."""
 
 
 def uncertainty_panel(frame: Dict[str, np.ndarray]) -> np.ndarray:
@@ -81,16 +53,19 @@ class Turntable:
         """Load the checkpoint, render, write the files; returns their paths."""
         from nerfstudio.utils.eval_utils import eval_setup
 
+        from datagen.cameras import intrinsics_from_fov
+        from nsglue.turntable import orbit_cameras, render_cameras
         from splatcore.video import write_video
 
         _, pipeline, _, _ = eval_setup(self.load_config, test_mode="inference")
         model = pipeline.model
         model.set_background(torch.ones(3, device=model.device))
-        cameras = orbit_cameras(self.num_frames, self.elevation_deg, self.radius, self.fov_deg, self.size)
-        frames = render_views(model, cameras[:1])  # with the twin, for the uncertainty panel
+        intrinsics = intrinsics_from_fov(self.fov_deg, self.size, self.size)
+        cameras = orbit_cameras(self.num_frames, self.elevation_deg, self.radius, intrinsics)
+        frames = render_cameras(model, cameras[:1], PANEL_KEYS)  # with the twin, for the uncertainty panel
         if hasattr(model, "render_twin"):
             model.render_twin = False  # the turntable shows set 1 only: half the rendering
-        frames += render_views(model, cameras[1:])
+        frames += render_cameras(model, cameras[1:], PANEL_KEYS)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         written = {
             "gif": write_video(self.output_dir / "turntable.gif", [f["rgb"] for f in frames], fps=self.fps),

@@ -71,6 +71,29 @@ def test_azimuth_zero_sees_front_and_azimuth_grows_counter_clockwise():
     np.testing.assert_allclose(c2w_gl_from_spherical(90.0, 0.0, 4.0)[:3, 3], [0, 4, 0], atol=1e-12)
 
 
+def look_at_origin_reference(azimuth_deg: float, elevation_deg: float, radius: float) -> np.ndarray:
+    """A textbook look-at (right = world up x back, normalised; up = back x right) as an independent reference."""
+    az, el = math.radians(azimuth_deg), math.radians(elevation_deg)
+    back = np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)])
+    right = np.cross([0.0, 0.0, 1.0], back)
+    right = right / np.linalg.norm(right)
+    c2w = np.eye(4)
+    c2w[:3, 0], c2w[:3, 1], c2w[:3, 2], c2w[:3, 3] = right, np.cross(back, right), back, radius * back
+    return c2w
+
+
+def test_closed_form_matches_a_textbook_look_at_on_a_grid():
+    # the closed form and the cross-product construction share azimuth, elevation and roll conventions
+    for azimuth in np.arange(-180.0, 360.0, 7.5):
+        for elevation in np.arange(-85.0, 86.0, 5.0):
+            np.testing.assert_allclose(
+                c2w_gl_from_spherical(azimuth, elevation, 2.5),
+                look_at_origin_reference(azimuth, elevation, 2.5),
+                rtol=0,
+                atol=1e-14,
+            )
+
+
 @pytest.mark.parametrize("elevation", [30.0, -30.0])
 def test_elevation_sign(elevation):
     c2w = c2w_gl_from_spherical(0.0, elevation, 4.0)

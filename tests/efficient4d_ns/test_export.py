@@ -1,4 +1,4 @@
-"""Export of a time slice: PLY values and counts, turntable camera poses."""
+"""Export of time slices: PLY values and counts, the export as a set (turntable: tests/nsglue/test_turntable.py)."""
 
 import dataclasses
 import json
@@ -10,11 +10,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 
 from efficient4d_ns import gaussians4d as g4
-from efficient4d_ns.export import SH_C0, look_at_origin_c2w_gl, splats_at_time, write_export
+from efficient4d_ns.export import SH_C0, splats_at_time, write_export
 from efficient4d_ns.export import main as export_main
 from splatcore.atomic import leftover_siblings
 from splatcore.ply import read_splat_ply, write_splat_ply
@@ -75,16 +74,6 @@ def test_opacity_carries_the_temporal_marginal():
     params["features_dc"][:] = 2.0
     rgb = 0.5 + SH_C0 * splats_at_time(params, t=0.5).sh_dc
     np.testing.assert_allclose(rgb, 1 / (1 + math.exp(-2.0)), rtol=1e-5)
-
-
-@pytest.mark.parametrize("azimuth, elevation", [(0.0, 0.0), (90.0, 30.0), (200.0, -20.0)])
-def test_turntable_cameras_look_at_the_origin(azimuth, elevation):
-    c2w = look_at_origin_c2w_gl(azimuth, elevation, 2.0)
-    np.testing.assert_allclose(c2w[:3, :3] @ c2w[:3, :3].T, np.eye(3), atol=1e-12)
-    assert np.linalg.det(c2w[:3, :3]) == pytest.approx(1.0)
-    # OpenGL looks down −z: −z axis points from the centre to the origin
-    np.testing.assert_allclose(-c2w[:3, 2] * 2.0, -c2w[:3, 3], atol=1e-12)
-    assert c2w[2, 1] >= 0  # image up is world up (no roll)
 
 
 # ---- the export as a set: options, atomic replacement, independence from the dataset ------------------------------

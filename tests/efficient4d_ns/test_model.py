@@ -8,12 +8,12 @@ import torch
 from nerfstudio.cameras.cameras import Cameras, CameraType
 from nerfstudio.data.scene_box import SceneBox
 
-from efficient4d_ns.export import look_at_origin_c2w_gl
+from datagen.cameras import c2w_gl_from_spherical
 from efficient4d_ns.model import Efficient4DModelConfig
 
 
 def _camera(t: float | None, size: int = 16) -> Cameras:
-    c2w = torch.from_numpy(look_at_origin_c2w_gl(30.0, 20.0, 1.5)[None, :3, :4]).float()
+    c2w = torch.from_numpy(c2w_gl_from_spherical(30.0, 20.0, 1.5)[None, :3, :4]).float()
     return Cameras(
         camera_to_worlds=c2w,
         fx=torch.tensor([[20.0]]),
@@ -96,7 +96,7 @@ def test_confidence_weights_the_loss_and_ablation_ignores_it():
 def test_viewer_confidence_output_is_the_nearest_training_map():
     maps = torch.zeros(2, 8, 8, dtype=torch.uint8)
     maps[1] = 255
-    c2w = torch.from_numpy(np.stack([look_at_origin_c2w_gl(a, 20.0, 1.5)[:3, :4] for a in (200.0, 30.0)])).float()
+    c2w = torch.from_numpy(np.stack([c2w_gl_from_spherical(a, 20.0, 1.5)[:3, :4] for a in (200.0, 30.0)])).float()
     model = _model(metadata={"confidence": {"conf_rgb": maps, "c2w": c2w, "times": torch.tensor([0.5, 0.5])}})
     model.eval()
     out = model.get_outputs_for_camera(_camera(0.5))

@@ -10,7 +10,7 @@ from nerfstudio.cameras.cameras import Cameras, CameraType
 from nerfstudio.data.scene_box import SceneBox
 from nerfstudio.engine.callbacks import TrainingCallbackAttributes, TrainingCallbackLocation
 
-from efficient4d_ns.export import look_at_origin_c2w_gl
+from datagen.cameras import c2w_gl_from_spherical
 from efficient4d_ns.model import Efficient4DModelConfig
 from nsglue.finite_guard import NonFiniteTrainingError, all_usable
 from rigi_ns.model import RigiSplatModelConfig
@@ -20,7 +20,7 @@ BEFORE, AFTER = TrainingCallbackLocation.BEFORE_TRAIN_ITERATION, TrainingCallbac
 
 
 def _camera() -> Cameras:
-    c2w = torch.from_numpy(look_at_origin_c2w_gl(30.0, 20.0, 3.0)[None, :3, :4]).float()
+    c2w = torch.from_numpy(c2w_gl_from_spherical(30.0, 20.0, 3.0)[None, :3, :4]).float()
     focal = 0.5 * SIDE / math.tan(math.radians(40.0) / 2)
     return Cameras(
         camera_to_worlds=c2w, fx=focal, fy=focal, cx=SIDE / 2, cy=SIDE / 2, width=SIDE, height=SIDE,

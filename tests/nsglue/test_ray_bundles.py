@@ -8,7 +8,7 @@ from nerfstudio.cameras.cameras import Cameras, CameraType
 from nerfstudio.cameras.rays import RayBundle
 from nerfstudio.data.scene_box import SceneBox
 
-from efficient4d_ns.export import look_at_origin_c2w_gl
+from datagen.cameras import c2w_gl_from_spherical
 from efficient4d_ns.model import Efficient4DModelConfig
 from nsglue.base_model import CpuSafeSplatfactoModelConfig
 from nsglue.ray_bundles import NO_HIT_ACCUMULATION, NO_HIT_DEPTH, straight_rgba
@@ -18,7 +18,7 @@ SCENE_BOX = SceneBox(aabb=torch.tensor([[-1.0] * 3, [1.0] * 3]))
 
 
 def _camera(t=None, width=20, height=16) -> Cameras:
-    c2w = torch.from_numpy(look_at_origin_c2w_gl(30.0, 20.0, 2.0)[None, :3, :4]).float()
+    c2w = torch.from_numpy(c2w_gl_from_spherical(30.0, 20.0, 2.0)[None, :3, :4]).float()
     return Cameras(
         camera_to_worlds=c2w, fx=22.0, fy=24.0, cx=9.5, cy=8.5, width=width, height=height,
         camera_type=CameraType.PERSPECTIVE, times=None if t is None else torch.tensor([[t]]),

@@ -107,3 +107,17 @@ def test_distinct_views_drops_repeated_poses():
     repeated = cameras[torch.tensor([0, 1, 0, 2, 1])]
     kept = distinct_views(repeated)
     torch.testing.assert_close(kept.camera_to_worlds, cameras.camera_to_worlds)
+
+
+@pytest.mark.parametrize("up, axis, sign", [("z", 2, 1.0), ("y", 1, 1.0), ("-y", 1, -1.0)])
+def test_asset_export_turns_the_mesh_so_its_top_points_up(up, axis, sign, tmp_path):
+    """A cone with its tip on +z (the training world's up) has the tip along the chosen axis once written."""
+    from nsglue.asset_export import _homogeneous
+    from splatcore.orient import up_rotation
+
+    cone = trimesh.creation.cone(radius=0.3, height=1.0)  # base at z = 0, tip at z = +1
+    cone.apply_transform(_homogeneous(up_rotation(up)))
+    back = trimesh.load(write_mesh(cone, tmp_path / "cone.obj"), force="mesh")
+    tip = back.vertices[np.argmax(sign * back.vertices[:, axis])]
+    np.testing.assert_allclose(sign * tip[axis], 1.0, atol=1e-6)
+    np.testing.assert_allclose(np.delete(tip, axis), 0.0, atol=1e-6)

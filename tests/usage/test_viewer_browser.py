@@ -47,8 +47,14 @@ def test_efficient4d_viewer_time_control_changes_the_render(workspace, chromium)
         hide_training_cameras(page)
         zoom_out(page)
         time_control = slider(page, "Time")
+        # nerfstudio refines a resting view in steps, and on a loaded machine a finer frame can arrive after a
+        # pause longer than settled_viewport's: take two settled views in a row that agree as the baseline.
         start = settled_viewport(page)
-        again = settled_viewport(page)
+        for _ in range(4):
+            again = settled_viewport(page)
+            if view_change(start, again) < 0.2:
+                break
+            start = again
         assert object_fraction(start) > 0.05, "the 3D view shows only background"
         before = float(time_control.get_attribute("aria-valuenow"))
         time_control.focus()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
-import shutil
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,13 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.usage.browser import chromium_path
+
 CHROMIUM_FLAGS = ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist"]
-
-
-def chromium_path() -> str | None:
-    """$CHROMIUM, else chromium on PATH, else None."""
-    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    return path if path and Path(path).exists() else None
 
 
 def launch_or_skip(playwright):

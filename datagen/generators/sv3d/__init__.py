@@ -1,0 +1,8 @@
+"""SV3D (``sv3d_p``) on diffusers with perturbed-attention guidance: orbits of views of an object from one image.
+
+Heavy dependencies (diffusers models, transformers' CLIP) are imported lazily, so importing this package is cheap.
+"""
+
+from datagen.generators.sv3d.settings import SV3DSettings, load_sv3d_generator
+
+__all__ = ["SV3DSettings", "load_sv3d_generator"]

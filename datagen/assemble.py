@@ -31,7 +31,9 @@ def _record(view: GeneratedView, name: str) -> FrameRecord:
     )
 
 
-def _write(frames: GeneratedFrames, names: list[str], output_dir: Path, overwrite: bool) -> Path:
+def _write(
+    frames: GeneratedFrames, names: list[str], output_dir: Path, overwrite: bool, extra_files: dict[str, bytes] | None
+) -> Path:
     if not frames.views:
         raise ValueError("the generator returned no views; nothing to write")
     duplicates = [name for name, count in Counter(names).items() if count > 1]
@@ -40,13 +42,22 @@ def _write(frames: GeneratedFrames, names: list[str], output_dir: Path, overwrit
     height, width = frames.views[0].image.shape[:2]
     records = [_record(view, name) for view, name in zip(frames.views, names, strict=True)]
     intrinsics = intrinsics_from_fov(frames.fov_deg, width, height)
-    return write_dataset(Path(output_dir), records, intrinsics, dict(frames.record), overwrite=overwrite)
+    return write_dataset(
+        Path(output_dir), records, intrinsics, dict(frames.record), extra_files=extra_files, overwrite=overwrite
+    )
 
 
-def write_orbit_dataset(frames: GeneratedFrames, output_dir: Path, *, overwrite: bool = False) -> Path:
+def write_orbit_dataset(
+    frames: GeneratedFrames,
+    output_dir: Path,
+    *,
+    overwrite: bool = False,
+    extra_files: dict[str, bytes] | None = None,
+) -> Path:
     """Write views on orbits as a 3D dataset; returns its directory.
 
     Unnamed views are written as ``images/orbit{o}_{k:02d}.png``, k counting the views of orbit o in order.
+    ``extra_files`` (relative path -> bytes, e.g. ``input/input.png``) are written into the dataset too.
 
     Raises:
         FileExistsError: ``output_dir`` is not empty and not a dataset that ``overwrite`` may replace.
@@ -57,10 +68,16 @@ def write_orbit_dataset(frames: GeneratedFrames, output_dir: Path, *, overwrite:
     for view in frames.views:
         names.append(view.name or f"orbit{view.orbit}_{counts[view.orbit]:02d}.png")
         counts[view.orbit] += 1
-    return _write(frames, names, output_dir, overwrite)
+    return _write(frames, names, output_dir, overwrite, extra_files)
 
 
-def write_matrix_dataset(frames: GeneratedFrames, output_dir: Path, *, overwrite: bool = False) -> Path:
+def write_matrix_dataset(
+    frames: GeneratedFrames,
+    output_dir: Path,
+    *,
+    overwrite: bool = False,
+    extra_files: dict[str, bytes] | None = None,
+) -> Path:
     """Write a time x view matrix as a 4D dataset; every view needs ``time`` and ``view``.
 
     Unnamed views are written as ``images/t{i:03d}_v{v:02d}.png`` with i the rank of the view's time.
@@ -78,4 +95,4 @@ def write_matrix_dataset(frames: GeneratedFrames, output_dir: Path, *, overwrite
         t: i for i, t in enumerate(sorted({v.time for v in frames.views if v.time is not None}))
     }
     names = [view.name or f"t{rank[view.time]:03d}_v{view.view:02d}.png" for view in frames.views]
-    return _write(frames, names, output_dir, overwrite)
+    return _write(frames, names, output_dir, overwrite, extra_files)

@@ -5,7 +5,10 @@ datagen convert frames|video|grid|matrix ...     generator output -> dataset
 datagen convert blender --input DIR ...          Blender / NeRF-synthetic layout -> dataset
 datagen validate DIR                             check a dataset, naming the file and field of every problem
 datagen interpolate DIR --output-dir OUT         4D dataset -> 4K-3 timestamps (flow midpoints, twice)
-datagen image-to-3d / video-to-4d                diffusion generators (not in this release)
+datagen image-to-3d IMAGE --output-dir DIR      SV3D: one picture -> 3D dataset (63 views on 3 orbits)
+datagen video-to-4d VIDEO --output-dir DIR      SyncDreamer-T: one clip -> 4D dataset (4K-3 times x 16 views)
+datagen image-to-4d IMAGE --output-dir DIR      Stable Video Diffusion clip, then video-to-4d
+datagen convert-sv3d-weights CKPT OUT_DIR       Stability's SV3D checkpoint -> the diffusers folder --weights takes
 """
 
 from __future__ import annotations
@@ -19,13 +22,12 @@ import tyro
 
 from datagen.convert import ConvertBlender, ConvertFrames, ConvertGrid, ConvertMatrix, ConvertVideo
 from datagen.dataset import DatasetError, dataset_notes
+from datagen.generate_cli import ConvertSV3DWeights, ImageTo3D, ImageTo4D, VideoTo4D
 from datagen.images import ConvertError
 from datagen.interpolate_dataset import Interpolate
 from datagen.options import check_options
 from datagen.synthetic.command import Synthetic
 from datagen.validate import summarize_dataset, validate_dataset
-
-NOT_IMPLEMENTED_EXIT = 2
 
 LEGACY_SPELLINGS = {"--out": "--output-dir"}
 """Options renamed for consistency across commands; the old spelling still works but is not shown in --help."""
@@ -72,41 +74,6 @@ class Convert:
         return 0
 
 
-def _not_implemented(generator: str) -> int:
-    print(
-        f"datagen {generator}: not implemented yet in this release: generate frames with SV3D/SyncDreamer and use "
-        "`datagen convert` (frames, video, grid or matrix), or try `datagen synthetic`.",
-        file=sys.stderr,
-    )
-    return NOT_IMPLEMENTED_EXIT
-
-
-@dataclass
-class ImageTo3D:
-    """(Not in this release.) One image -> 63 SV3D views on RIGI's three orbits -> dataset."""
-
-    image: Path
-    """Input image (RGBA, or RGB on white)."""
-    output_dir: Path
-    """Dataset directory to write."""
-
-    def main(self) -> int:
-        return _not_implemented("image-to-3d")
-
-
-@dataclass
-class VideoTo4D:
-    """(Not in this release.) One video -> SyncDreamer-T time x view matrix -> dataset."""
-
-    video: Path
-    """Input video of the object (single view)."""
-    output_dir: Path
-    """Dataset directory to write."""
-
-    def main(self) -> int:
-        return _not_implemented("video-to-4d")
-
-
 Commands = Union[
     Annotated[Synthetic, tyro.conf.subcommand("synthetic")],
     Annotated[Convert, tyro.conf.subcommand("convert")],
@@ -114,6 +81,8 @@ Commands = Union[
     Annotated[Interpolate, tyro.conf.subcommand("interpolate")],
     Annotated[ImageTo3D, tyro.conf.subcommand("image-to-3d")],
     Annotated[VideoTo4D, tyro.conf.subcommand("video-to-4d")],
+    Annotated[ImageTo4D, tyro.conf.subcommand("image-to-4d")],
+    Annotated[ConvertSV3DWeights, tyro.conf.subcommand("convert-sv3d-weights")],
 ]
 
 

@@ -77,7 +77,12 @@ def make_interpolator(kind: str, rife_weights: Optional[Path]) -> Interpolator:
 
 
 def interpolate_dataset(
-    data_dir: Path, output_dir: Path, passes: int = 2, interpolator: Interpolator | None = None, overwrite=False
+    data_dir: Path,
+    output_dir: Path,
+    passes: int = 2,
+    interpolator: Interpolator | None = None,
+    overwrite=False,
+    extra_files: dict[str, bytes] | None = None,
 ) -> Path:
     """Write a copy of a 4D dataset with ``densified_count(K, passes)`` timestamps (see the module docstring).
 
@@ -87,6 +92,7 @@ def interpolate_dataset(
         passes: midpoint passes, 1 (2K - 1) or 2 (4K - 3).
         interpolator: midpoint method (default: DIS optical flow).
         overwrite: replace an existing dataset at ``output_dir``.
+        extra_files: further files for the new dataset by relative path (e.g. ``input/frame_00.png``).
     """
     data_dir, output_dir = Path(data_dir), Path(output_dir)
     if output_dir.resolve() == data_dir.resolve():
@@ -102,7 +108,7 @@ def interpolate_dataset(
         )
     cells = {(f.time, f.view): f for f in in_matrix}
     views = sorted({f.view for f in in_matrix if f.view is not None})
-    extra_files = {f.file_path: (data_dir / f.file_path).read_bytes() for f in dataset.frames}
+    copied = {f.file_path: (data_dir / f.file_path).read_bytes() for f in dataset.frames}
     columns: dict[int, list[tuple[float, np.ndarray | None]]] = {}
     for view in views:
         images = [read_image(data_dir / cells[(t, view)].file_path) for t in times]
@@ -145,7 +151,7 @@ def interpolate_dataset(
         matrix_frames + others,
         dataset.intrinsics,
         record,
-        extra_files={path: data for path, data in extra_files.items() if path in used},
+        extra_files={**{path: data for path, data in copied.items() if path in used}, **(extra_files or {})},
         overwrite=overwrite,
     )
 

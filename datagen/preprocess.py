@@ -141,7 +141,7 @@ def remove_background(image: UInt8[np.ndarray, "H W C"], source: str) -> UInt8[n
     """
     instead = "or use --alpha key for an object on a plain background, or give an RGBA image"
     try:
-        import rembg  # type: ignore[import-not-found]
+        import rembg
     except ImportError as error:
         raise UserError(
             f"{source}: --alpha rembg needs the optional package rembg: pip install 'rembg[cpu]' "

@@ -48,14 +48,6 @@ def test_validate_reports_json_position(dataset, capsys):
     assert "transforms.json: malformed JSON at line 1 column 13" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", [["image-to-3d", "--image", "a.png"], ["video-to-4d", "--video", "a.mp4"]])
-def test_generators_not_in_this_release(command, tmp_path, capsys):
-    assert main([*command, "--output-dir", str(tmp_path / "o")]) == 2
-    err = capsys.readouterr().err
-    assert "not implemented yet in this release" in err and "datagen convert" in err
-    assert not (tmp_path / "o").exists()
-
-
 def test_convert_grid_and_errors(tmp_path, capsys):
     grid = np.full((4, 64, 3), 255, np.uint8)
     grid[1:3, ::4] = 0
@@ -78,7 +70,15 @@ def test_help_lists_subcommands_and_options(capsys):
         main(["--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
-    for name in ("synthetic", "convert", "validate", "image-to-3d", "video-to-4d"):
+    for name in (
+        "synthetic",
+        "convert",
+        "validate",
+        "image-to-3d",
+        "video-to-4d",
+        "image-to-4d",
+        "convert-sv3d-weights",
+    ):
         assert name in text
     with pytest.raises(SystemExit):
         main(["convert", "matrix", "--help"])

@@ -1,0 +1,125 @@
+"""The generator commands with the in-memory FakeGenerator in place of SV3D / SyncDreamer-T: datasets that
+validate, with the right number of times, the framed inputs kept, and clear messages for bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import datagen.generate_cli as generate_cli
+from datagen.cli import main
+from datagen.generators import FakeGenerator
+from datagen.validate import validate_dataset
+
+
+@pytest.fixture
+def fake_generators(monkeypatch):
+    """Both loaders return FakeGenerators; records what settings they were given."""
+    seen = {}
+
+    def sv3d(settings):
+        seen["sv3d"] = settings
+        return FakeGenerator("sv3d", resolution=16)
+
+    def syncdreamer(settings):
+        seen["syncdreamer"] = settings
+        return FakeGenerator("syncdreamer", resolution=16)
+
+    monkeypatch.setattr(generate_cli, "load_sv3d_generator", sv3d)
+    monkeypatch.setattr(generate_cli, "load_syncdreamer_t_generator", syncdreamer)
+    return seen
+
+
+def picture(tmp_path, name="cup.png"):
+    image = np.zeros((40, 30, 4), np.uint8)
+    image[5:35, 8:20] = (30, 120, 220, 255)
+    path = tmp_path / name
+    Image.fromarray(image).save(path)
+    return path
+
+
+def clip_folder(tmp_path, num=8):
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    for i in range(num):
+        frame = np.full((32, 32, 3), 255, np.uint8)
+        frame[8:24, 2 + 2 * i : 10 + 2 * i] = (200, 40, 40)
+        Image.fromarray(frame).save(folder / f"frame{i}.png")
+    return folder
+
+
+def test_image_to_3d_writes_a_valid_dataset(tmp_path, fake_generators, capsys):
+    out = tmp_path / "obj"
+    args = ["image-to-3d", str(picture(tmp_path)), "--output-dir", str(out), "--weights", "tiny-random"]
+    assert main([*args, "--resolution", "32", "--steps", "3", "--seed", "5", "--frame-ratio", "0.5"]) == 0
+    assert fake_generators["sv3d"].steps == 3 and fake_generators["sv3d"].resolution == 32
+    assert validate_dataset(out) == []
+    meta = json.loads((out / "transforms.json").read_text())
+    assert len(meta["frames"]) == 63 and meta["generator"]["seed"] == 5
+    assert meta["generator"]["input"]["frame_ratio"] == 0.5
+    framed = np.asarray(Image.open(out / "input" / "input.png"))
+    assert framed.shape == (32, 32, 3) and (framed[0, 0] == 255).all()
+    rows = np.nonzero((framed != 255).any(axis=(1, 2)))[0]
+    assert np.ptp(rows) + 1 == 16  # the 30 px tall object at half of 32 px
+    printed = capsys.readouterr().out
+    assert "63 frames" in printed and f"ns-train rigi-splat --data {out}" in printed
+
+
+@pytest.mark.parametrize(("passes", "times"), [(2, 4 * 4 - 3), (0, 4)])
+def test_video_to_4d_times(tmp_path, fake_generators, passes, times):
+    out = tmp_path / "anim"
+    args = ["video-to-4d", str(clip_folder(tmp_path)), "--output-dir", str(out), "--checkpoint", "tiny-random"]
+    assert main([*args, "--frames", "4", "--passes", str(passes), "--steps", "2"]) == 0
+    assert fake_generators["syncdreamer"].steps == 2
+    assert validate_dataset(out) == []
+    meta = json.loads((out / "transforms.json").read_text())
+    assert len({f["time"] for f in meta["frames"]}) == times
+    assert len(meta["frames"]) == 16 * times
+    inputs = [f for f in meta["frames"] if f["input_view"]]
+    assert len(inputs) == times and all(f["view"] == 0 for f in inputs)
+    assert meta["generator"]["input"]["source_frames"] == [0, 2, 4, 6]
+    assert sorted(p.name for p in (out / "input").iterdir()) == [f"frame_{k:03d}.png" for k in range(4)]
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+
+
+def test_a_crash_in_generation_leaves_no_dataset(tmp_path, monkeypatch):
+    class Broken(FakeGenerator):
+        def generate(self, inputs, *, seed):
+            raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(generate_cli, "load_syncdreamer_t_generator", lambda s: Broken("syncdreamer"))
+    out = tmp_path / "anim"
+    with pytest.raises(RuntimeError):
+        main(
+            ["video-to-4d", str(clip_folder(tmp_path)), "--output-dir", str(out), "--checkpoint", "x", "--frames", "4"]
+        )
+    assert not out.exists() and [p for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_bad_inputs_are_one_line_errors(tmp_path, fake_generators, capsys):
+    out = str(tmp_path / "o")
+    assert main(["image-to-3d", str(tmp_path / "none.png"), "--output-dir", out, "--weights", "w"]) == 1
+    assert "none.png: no such image file" in capsys.readouterr().err
+    blank = tmp_path / "blank.png"
+    Image.fromarray(np.zeros((8, 8, 4), np.uint8)).save(blank)
+    assert main(["image-to-3d", str(blank), "--output-dir", out, "--weights", "w", "--alpha", "keep"]) == 1
+    assert "nothing to frame" in capsys.readouterr().err
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    assert main(["video-to-4d", str(tmp_path / "empty.mp4"), "--output-dir", out, "--checkpoint", "c"]) == 1
+    assert "the video file is empty" in capsys.readouterr().err
+    assert main(["convert-sv3d-weights", str(tmp_path / "sv3d_p.safetensors"), out]) == 1
+    err = capsys.readouterr().err
+    assert "sv3d_p.safetensors: no such checkpoint file" in err and "huggingface.co/stabilityai/sv3d" in err
+    assert "sv3d" not in fake_generators and "syncdreamer" not in fake_generators  # nothing was loaded
+
+
+def test_existing_output_is_refused_before_generation(tmp_path, fake_generators, capsys):
+    out = tmp_path / "obj"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    assert main(["image-to-3d", str(picture(tmp_path)), "--output-dir", str(out), "--weights", "w"]) == 1
+    assert "--overwrite" in capsys.readouterr().err and "sv3d" not in fake_generators

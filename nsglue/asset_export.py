@@ -6,7 +6,8 @@ writes ``mesh.glb`` and ``mesh.obj`` (depth fusion of the model's renders from t
 `nsglue.mesh`) and ``splat.splat`` (the Gaussians `ns-export gaussian-splat` writes, in the 32-byte format of
 `splatcore.splat_format`). For rigi-splat the `.splat` holds the exported set (`--pipeline.model.export-model`) and
 the mesh is fused from the `rgb`/`depth` renders, i.e. model 1; for efficient4d both are the slice at the model's
-`export_time`, or at `--time`.
+`export_time`, or at `--time`. ``--ply`` adds ``splat.ply`` (standard 3DGS layout) and ``--turntable`` a turntable
+video, so that one command (and one model load) writes every file of an asset.
 """
 
 from __future__ import annotations
@@ -76,6 +77,16 @@ class ExportAsset:
     world."""
     time: Optional[float] = None
     """efficient4d only: the time to export (default: the model's export_time)."""
+    ply: bool = False
+    """Also write splat.ply: the exported Gaussians in the standard 3DGS layout (training world, +z up), as
+    `ns-export gaussian-splat` writes them."""
+    turntable: bool = False
+    """Also write turntable.gif and turntable.mp4 (set 1 on white, orbiting at 20 degrees elevation; SV3D's camera
+    distance and field of view) and, for rigi-splat, uncertainty.png."""
+    turntable_frames: int = 36
+    """Frames of the turntable."""
+    turntable_size: int = 256
+    """Side of the turntable frames in pixels."""
 
     def main(self) -> None:
         """Load the run and write the files."""
@@ -99,6 +110,12 @@ class ExportAsset:
             splats = model_splats(model)
             path = write_splat(self.output_dir / "splat.splat", orient_splats(splats, self.splat_up))
             print(f"Wrote {path} ({splats.count} Gaussians)")
+        if self.ply:
+            from splatcore.ply import write_splat_ply
+
+            splats = model_splats(model)
+            path = write_splat_ply(self.output_dir / "splat.ply", splats, vertical_axis="z")
+            print(f"Wrote {path} ({splats.count} Gaussians)")
         if self.mesh:
             assert pipeline.datamanager.train_dataset is not None  # set up by the loaded pipeline
             cameras = distinct_views(pipeline.datamanager.train_dataset.cameras)
@@ -114,6 +131,12 @@ class ExportAsset:
             for suffix in ("glb", "obj"):
                 path = write_mesh(mesh, self.output_dir / f"mesh.{suffix}")
                 print(f"Wrote {path} ({len(mesh.vertices)} vertices, {len(mesh.faces)} faces)")
+        if self.turntable:  # last: it switches a twin model to rendering set 1 only
+            from nsglue.turntable_video import write_turntable
+
+            written = write_turntable(model, self.output_dir, self.turntable_frames, size=self.turntable_size)
+            for path in written.values():
+                print(f"Wrote {path}")
 
 
 def _homogeneous(rotation: np.ndarray) -> np.ndarray:

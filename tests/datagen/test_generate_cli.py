@@ -72,6 +72,7 @@ def test_image_to_3d_writes_a_valid_dataset(tmp_path, fake_generators, capsys):
 def test_video_to_4d_times(tmp_path, fake_generators, passes, times):
     out = tmp_path / "anim"
     args = ["video-to-4d", str(clip_folder(tmp_path)), "--output-dir", str(out), "--checkpoint", "tiny-random"]
+    args += ["--clip-weights", "tiny-random"]
     assert main([*args, "--frames", "4", "--passes", str(passes), "--steps", "2"]) == 0
     assert fake_generators["syncdreamer"].steps == 2
     assert validate_dataset(out) == []

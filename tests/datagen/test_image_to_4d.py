@@ -88,6 +88,7 @@ def test_image_to_4d_with_a_tiny_svd(tmp_path, monkeypatch, capsys):
     Image.fromarray(image).save(tmp_path / "duck.png")
     out = tmp_path / "duck"
     args = ["image-to-4d", str(tmp_path / "duck.png"), "--output-dir", str(out), "--checkpoint", "tiny-random"]
+    args += ["--clip-weights", "tiny-random"]
     args += ["--svd-weights", str(weights), "--svd-frames", "4", "--svd-steps", "2", "--svd-resolution", "32"]
     args += ["--svd-decode-chunk-size", "2", "--frames", "3", "--passes", "1", "--clip-alpha", "keep"]
     assert main(args) == 0, capsys.readouterr().err

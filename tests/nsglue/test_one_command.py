@@ -64,7 +64,8 @@ def test_video_to_asset(tmp_path, fakes, capsys):
         frame[8:24, 4 + 2 * i : 14 + 2 * i] = (200, 40, 40)
         Image.fromarray(frame).save(clip / f"{i}.png")
     out = tmp_path / "anim"
-    args = [str(clip), "--output-dir", str(out), "--checkpoint", "tiny-random", "--frames", "3"]
+    args = [str(clip), "--output-dir", str(out), "--checkpoint", "tiny-random", "--clip-weights", "tiny-random"]
+    args += ["--frames", "3"]
     args += ["--method", "efficient4d-cpu", "--max-num-iterations", "10", "--num-times", "3"]
     args += ["--turntable-frames", "3"]
     assert one_command.video_main(args) == 0, capsys.readouterr().err

@@ -54,6 +54,24 @@ RUN_ELSEWHERE: Dict[str, str] = {
     "e4d-export --load-config {config} --output-dir {out} --up y": "tests/efficient4d_ns/test_end_to_end.py",
     "splat-web --load-config {config} --output-dir {out}": "tests/splatweb/test_end_to_end.py",
     "make test": "Makefile",  # the command that runs this suite
+    # stage 1 with the FakeGenerator in place of SV3D / SyncDreamer-T (the real ones need weights)
+    "datagen image-to-3d {image} --output-dir {out} --weights {weights}": "tests/datagen/test_generate_cli.py",
+    "datagen video-to-4d {video} --output-dir {out} --checkpoint {ckpt} --clip-weights {clip}": (
+        "tests/datagen/test_generate_cli.py"
+    ),
+    "datagen image-to-4d {image} --output-dir {out} --checkpoint {ckpt} --clip-weights {clip} --svd-weights {svd}": (
+        "tests/datagen/test_image_to_4d.py"
+    ),
+    "image-to-asset {image} --output-dir {out} --weights {weights}": "tests/nsglue/test_one_command.py",
+    "image-to-asset {image} --output-dir {out} --weights {weights} --method rigi-splat-cpu --max-num-iterations 1000": (
+        "tests/nsglue/test_one_command.py"
+    ),
+    "video-to-asset {video} --output-dir {out} --checkpoint {ckpt} --clip-weights {clip}": (
+        "tests/nsglue/test_one_command.py"
+    ),
+    "video-to-asset {video} --output-dir {out} --checkpoint {ckpt} --clip-weights {clip} --method efficient4d-cpu": (
+        "tests/nsglue/test_one_command.py"
+    ),
 }
 
 # Forms no test runs, with the reason.
@@ -74,6 +92,9 @@ NOT_RUN: Dict[str, str] = {
     "datagen convert matrix --input {matrix} --output-dir {out}": (
         "the matrix converter is tested in-process (tests/datagen/test_convert.py)"
     ),
+    "datagen convert-sv3d-weights {checkpoint} {out}": (
+        "needs Stability's SV3D checkpoint; its missing-file message is tested in tests/datagen/test_generate_cli.py"
+    ),
 }
 
 # Options a test may add to a form: they shorten the run or say where its output goes, nothing else.
@@ -83,8 +104,14 @@ SHORTENING_OPTIONS = {
 }  # fmt: skip
 
 PROGRAMS = ("ns-train", "ns-viewer", "ns-eval", "ns-export", "datagen", "e4d-export", "asset-export", "splat-web")
-PROGRAMS += ("python", "make")
+PROGRAMS += ("python", "make", "image-to-asset", "video-to-asset")
 PATH_OPTIONS = {"--data", "--out", "--input", "--output-dir", "--load-config", "--output-path", "-d"}
+PATH_OPTIONS |= {"--weights", "--checkpoint", "--clip-weights", "--svd-weights"}
+POSITIONAL_PATHS = {
+    "validate": 1, "image-to-3d": 1, "video-to-4d": 1, "image-to-4d": 1, "convert-sv3d-weights": 2,
+    "image-to-asset": 1, "video-to-asset": 1,
+}  # fmt: skip
+"""Words after which the next N plain arguments are paths."""
 
 
 def command_line(form: str, **paths) -> List[str]:
@@ -93,11 +120,16 @@ def command_line(form: str, **paths) -> List[str]:
 
 
 def normalise(words: Sequence[str]) -> Tuple[str, ...]:
-    """A command with every path (option value or ``validate``'s argument) replaced by ``PATH``."""
+    """A command with every path (option value or positional path argument, see ``POSITIONAL_PATHS``) replaced by
+    ``PATH``."""
     out: List[str] = []
+    positional = 0  # plain arguments still to be taken as paths
     for i, word in enumerate(words):
         previous = words[i - 1] if i else ""
-        is_path = previous in PATH_OPTIONS or (previous == "validate" and not word.startswith("-"))
+        is_path = previous in PATH_OPTIONS or (positional > 0 and not word.startswith("-"))
+        positional = POSITIONAL_PATHS.get(word, 0) if word in POSITIONAL_PATHS else max(positional - 1, 0)
+        if word.startswith("-"):
+            positional = 0
         out.append("PATH" if is_path or re.fullmatch(r"\{\w+\}", word) else word)
     return tuple(out)
 

@@ -87,6 +87,7 @@ def video_to_4d_dataset(
     framed, indices = clip_frames(video, frames, alpha)
     on_white_frames = frames_on_white(framed)
     check_output(output_dir, overwrite)
+    check_weight_files(settings)
     generator = load_syncdreamer_t_generator(settings)  # the one call site tests replace
     generated = generator.generate(on_white_frames, seed=seed)
     mark_input_column(generated)
@@ -110,6 +111,21 @@ def mark_input_column(frames: GeneratedFrames) -> None:
     """Flag the views seen from the input camera (azimuth 0) with ``input_view`` where the generator did not."""
     for view in frames.views:
         view.extra.setdefault("input_view", bool(np.isclose(view.azimuth_deg % 360.0, 0.0)))
+
+
+WEIGHT_FIELDS = ("checkpoint", "clip_weights")
+"""SyncDreamer settings naming files, checked before any generation starts (a clip or a matrix takes long)."""
+
+
+def check_weight_files(settings: SyncDreamerSettings) -> None:
+    """Raise a :class:`UserError` for a weights file named in ``settings`` that does not exist (``tiny-random`` and
+    empty values are left to the generator's loader)."""
+    for name in WEIGHT_FIELDS:
+        value = getattr(settings, name, "")
+        if value and value != "tiny-random" and not Path(value).expanduser().exists():
+            raise UserError(
+                f"--{name.replace('_', '-')} {value}: no such file; docs/syncdreamer.md says where to get it"
+            )
 
 
 def check_output(output_dir: Path, overwrite: bool) -> None:
@@ -265,7 +281,11 @@ def image_to_4d_dataset(command: ImageTo4D) -> Path:
     """Picture -> SVD clip (saved under ``command.clip_dir``) -> :func:`video_to_4d_dataset`."""
     from datagen import svd_clip
 
+    clip_dir = command.clip_dir or Path(command.output_dir).with_name(Path(command.output_dir).name + "-clip")
     check_output(command.output_dir, command.overwrite)
+    check_weight_files(command.syncdreamer)
+    if clip_dir.exists() and any(clip_dir.iterdir()) and not command.overwrite:
+        raise UserError(f"--clip-dir {clip_dir} exists and is not empty; choose another or pass --overwrite")
     if command.svd.svd_frames < command.frames:
         raise UserError(f"--svd-frames {command.svd.svd_frames} is fewer than --frames {command.frames}")
     rgba = load_rgba(command.image, command.alpha)
@@ -275,7 +295,6 @@ def image_to_4d_dataset(command: ImageTo4D) -> Path:
     pipeline = svd_clip.load_svd_pipeline(command.svd.svd_weights, command.syncdreamer.device)  # tests replace it
     clip = svd_clip.generate_clip(pipeline, framed, command.svd, command.seed)
     del pipeline  # free its memory before SyncDreamer loads
-    clip_dir = command.clip_dir or Path(command.output_dir).with_name(Path(command.output_dir).name + "-clip")
     frames_dir = svd_clip.save_clip(clip, clip_dir, command.svd.svd_fps, command.overwrite)
     print(f"clip: {len(clip)} frames in {frames_dir} and {clip_dir / svd_clip.CLIP_VIDEO}")
     extra = {INPUT_IMAGE: encode_png(framed), "input/clip.mp4": (clip_dir / svd_clip.CLIP_VIDEO).read_bytes()}

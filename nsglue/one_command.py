@@ -76,7 +76,8 @@ class Training:
     max_num_iterations: Optional[int] = None
     """Training steps (default: the method's)."""
     train_option: tuple[str, ...] = ()
-    """Further ns-train options as NAME=VALUE, e.g. pipeline.model.lpips-lambda=0 (repeat the flag for more)."""
+    """Further ns-train options as NAME=VALUE, e.g. `--train-option pipeline.model.lpips-lambda=0
+    pipeline.model.dual-model=False`."""
 
     def stage(self, method: str, data: Path, out: Path) -> Stage:
         training = out / "training"

@@ -4,6 +4,7 @@ validate, with the right number of times, the framed inputs kept, and clear mess
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -96,7 +97,16 @@ def test_a_crash_in_generation_leaves_no_dataset(tmp_path, monkeypatch):
     out = tmp_path / "anim"
     with pytest.raises(RuntimeError):
         main(
-            ["video-to-4d", str(clip_folder(tmp_path)), "--output-dir", str(out), "--checkpoint", "x", "--frames", "4"]
+            [
+                "video-to-4d",
+                str(clip_folder(tmp_path)),
+                "--output-dir",
+                str(out),
+                "--checkpoint",
+                "tiny-random",
+                "--frames",
+                "4",
+            ]
         )
     assert not out.exists() and [p for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
@@ -124,3 +134,30 @@ def test_existing_output_is_refused_before_generation(tmp_path, fake_generators,
     (out / "keep.txt").write_text("mine")
     assert main(["image-to-3d", str(picture(tmp_path)), "--output-dir", str(out), "--weights", "w"]) == 1
     assert "--overwrite" in capsys.readouterr().err and "sv3d" not in fake_generators
+
+
+@pytest.mark.parametrize(
+    ("command", "settings"),
+    [("image-to-3d", "SV3DSettings"), ("video-to-4d", "SyncDreamerSettings"), ("image-to-4d", "SyncDreamerSettings")],
+)
+def test_every_generator_setting_is_an_unprefixed_option(command, settings, capsys):
+    """Fields the generators' settings gain later appear as options by themselves (and would clash loudly)."""
+    import dataclasses
+
+    from datagen.generators.sv3d.settings import SV3DSettings
+    from datagen.generators.syncdreamer.settings import SyncDreamerSettings
+
+    kind = {"SV3DSettings": SV3DSettings, "SyncDreamerSettings": SyncDreamerSettings}[settings]
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for field in dataclasses.fields(kind):
+        assert re.search(f"--{field.name.replace('_', '-')}[ ,]", text), field.name
+
+
+def test_missing_syncdreamer_checkpoint_stops_before_generation(tmp_path, fake_generators, capsys):
+    args = ["video-to-4d", str(clip_folder(tmp_path)), "--output-dir", str(tmp_path / "o"), "--frames", "4"]
+    assert main([*args, "--checkpoint", str(tmp_path / "syncdreamer-pretrain.ckpt")]) == 1
+    assert "syncdreamer-pretrain.ckpt: no such file" in capsys.readouterr().err
+    assert "syncdreamer" not in fake_generators

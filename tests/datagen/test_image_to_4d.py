@@ -112,7 +112,7 @@ def test_missing_svd_weights_named_before_loading(tmp_path, monkeypatch, capsys)
     image = np.zeros((8, 8, 4), np.uint8)
     image[2:6, 2:6] = 255
     Image.fromarray(image).save(tmp_path / "a.png")
-    base = ["image-to-4d", str(tmp_path / "a.png"), "--output-dir", str(tmp_path / "o"), "--checkpoint", "c"]
+    base = ["image-to-4d", str(tmp_path / "a.png"), "--output-dir", str(tmp_path / "o"), "--checkpoint", "tiny-random"]
     assert main([*base, "--svd-weights", str(tmp_path / "no-such-folder")]) == 1
     err = capsys.readouterr().err
     assert "no-such-folder: no such folder" in err and "stabilityai/stable-video-diffusion-img2vid-xt" in err

@@ -39,7 +39,8 @@ MIN_FRAMES = 2
 
 
 def subsample_indices(num_frames: int, count: int) -> list[int]:
-    """Indices of the frames kept, as the released code: ``seg = max(num // count, 1)``, ``range(num)[::seg][:count]``."""
+    """Indices of the frames kept, as the released code: ``seg = max(num // count, 1)``, then
+    ``range(num)[::seg][:count]``."""
     seg = max(num_frames // count, 1)
     return list(range(num_frames))[::seg][:count]
 

@@ -1,7 +1,8 @@
 """Turntables: cameras orbiting the object, and a model's renders of a list of cameras, as numpy frames.
 
-Shared by `e4d-export --turntable` (which also sweeps time) and `nsglue.turntable_video` (the demo's and image-to-asset's video); the pose
-math is `datagen.cameras.turntable_c2w_gl`, this is the nerfstudio glue around it.
+Shared by `e4d-export --turntable` (which also sweeps time) and `nsglue.turntable_video` (the demo's video and
+`asset-export --turntable`); the pose math is `datagen.cameras.turntable_c2w_gl`, this is the nerfstudio glue around
+it.
 """
 
 from __future__ import annotations

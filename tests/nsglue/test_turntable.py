@@ -1,4 +1,4 @@
-"""Turntable cameras (poses, intrinsics, times) and the render loop shared by e4d-export and scripts/turntable.py."""
+"""Turntable cameras (poses, intrinsics, times) and the render loop shared by e4d-export and asset-export."""
 
 from types import SimpleNamespace
 

@@ -52,6 +52,7 @@ def test_fixture_matches_the_tiny_configuration(cfg):
     assert tiny.unet.model_channels == cfg["model_channels"] and tiny.unet.context_dim == cfg["context_dim"]
     assert list(tiny.unet.channel_mult) == cfg["channel_mult"] and list(tiny.unet.volume_dims) == cfg["volume_dims"]
     assert tiny.unet.norm_groups == cfg["norm_groups"] and tiny.unet.num_heads == cfg["num_heads"]
+    assert tiny.vae_channels == (cfg["vae_channels"],) * 4 and tiny.vae_norm_groups == cfg["vae_norm_groups"]
 
 
 def test_cameras_match_the_released_pickle(ref):

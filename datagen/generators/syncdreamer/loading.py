@@ -32,17 +32,16 @@ LOG = logging.getLogger(__name__)
 
 
 def vae_config(config: SyncDreamerConfig) -> dict:
-    """diffusers ``AutoencoderKL`` config of SD's VAE (the released hard-coded ``ddconfig``), or a tiny one."""
-    tiny = config.image_size < 256
+    """diffusers ``AutoencoderKL`` config of SD's VAE (the released hard-coded ``ddconfig``) at ``config``'s sizes."""
     return {
         "in_channels": 3,
         "out_channels": 3,
         "down_block_types": ("DownEncoderBlock2D",) * 4,
         "up_block_types": ("UpDecoderBlock2D",) * 4,
-        "block_out_channels": (8, 8, 8, 8) if tiny else (128, 256, 512, 512),
+        "block_out_channels": tuple(config.vae_channels),
         "layers_per_block": 2,
         "latent_channels": 4,
-        "norm_num_groups": 4 if tiny else 32,
+        "norm_num_groups": config.vae_norm_groups,
         "sample_size": config.image_size,
     }
 
@@ -114,13 +113,14 @@ def tiny_random_networks(seed: int = 0) -> Networks:
     return Networks(model.eval(), vae.eval(), clip.eval())
 
 
-def released_networks(checkpoint: Path, clip_weights: Path) -> Networks:
+def released_networks(checkpoint: Path, clip_weights: Path, config: SyncDreamerConfig | None = None) -> Networks:
     """The released model: ``syncdreamer-pretrain.ckpt`` and OpenAI's ``ViT-L-14.pt``.
 
     As in the released code (which builds CLIP from ``ViT-L-14.pt`` and then loads the whole checkpoint strictly),
-    CLIP weights stored in the checkpoint take precedence over the file's.
+    CLIP weights stored in the checkpoint take precedence over the file's. ``config``: the networks' sizes (the
+    released model's by default).
     """
-    config = SyncDreamerConfig()
+    config = config or SyncDreamerConfig()
     clip_state = load_openai_clip_state(clip_weights)
     clip = ClipImageEmbedder(vision_config_from_openai(clip_state))
     clip.model.load_state_dict(map_openai_clip_visual(clip_state))

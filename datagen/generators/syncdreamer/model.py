@@ -45,12 +45,16 @@ class SyncDreamerConfig:
     """Depth samples of a frustum volume."""
     unet: UNetSizes = field(default_factory=UNetSizes)
     """Noise predictor sizes (context_dim is also the CLIP embedding size)."""
+    vae_channels: tuple[int, ...] = (128, 256, 512, 512)
+    """Channels of the VAE's four levels (SD's VAE)."""
+    vae_norm_groups: int = 32
+    """GroupNorm groups of the VAE."""
 
     @staticmethod
     def tiny() -> SyncDreamerConfig:
         """Small enough to sample 16 views of a few frames on a CPU in seconds."""
         unet = UNetSizes(8, 8, (1, 1, 1, 1), 2, 16, 4, (8, 8, 8, 16))
-        return SyncDreamerConfig(64, 16, 16, 8, 8, 8, unet)
+        return SyncDreamerConfig(64, 16, 16, 8, 8, 8, unet, (8, 8, 8, 8), 4)
 
 
 class SyncDreamerModel(nn.Module):

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,8 +22,6 @@ from diffusers.loaders.single_file_utils import convert_ldm_unet_checkpoint, con
 from torch import Tensor
 
 from datagen.generators.syncdreamer.clip_image import map_openai_clip_visual
-
-LOG = logging.getLogger(__name__)
 
 UNET_PREFIX = "model.diffusion_model."
 VAE_PREFIX = "first_stage_model."
@@ -119,6 +117,8 @@ def load_checkpoint_state(path: Path) -> dict[str, Tensor]:
 def load_openai_clip_state(path: Path) -> dict[str, Tensor]:
     """OpenAI CLIP weights from ``ViT-L-14.pt`` (a TorchScript archive) or a plain state dict file."""
     try:
-        return dict(torch.jit.load(str(path), map_location="cpu").state_dict())
+        with warnings.catch_warnings():  # torch.jit.load is deprecated, but OpenAI's file is a TorchScript archive
+            warnings.simplefilter("ignore", FutureWarning)
+            return dict(torch.jit.load(str(path), map_location="cpu").state_dict())
     except RuntimeError:
         return dict(torch.load(path, map_location="cpu", weights_only=True))

@@ -48,7 +48,7 @@ def test_fixture_matches_the_tiny_configuration(cfg):
     assert tiny.image_size == cfg["image_size"] and tiny.time_embed_dim == cfg["time_embed_dim"]
     assert tiny.spatial_volume_size == cfg["spatial_volume_size"]
     assert tiny.frustum_volume_depth == cfg["frustum_volume_depth"]
-    assert tiny.view_feature_dim == cfg["view_feature_dim"]
+    assert tiny.view_feature_dim == cfg["view_feature_dim"] and tiny.view_run_dim == cfg["view_run_dim"]
     assert tiny.unet.model_channels == cfg["model_channels"] and tiny.unet.context_dim == cfg["context_dim"]
     assert list(tiny.unet.channel_mult) == cfg["channel_mult"] and list(tiny.unet.volume_dims) == cfg["volume_dims"]
     assert tiny.unet.norm_groups == cfg["norm_groups"] and tiny.unet.num_heads == cfg["num_heads"]

@@ -39,6 +39,8 @@ class SyncDreamerConfig:
     """Time embedding of the volume networks."""
     view_feature_dim: int = 16
     """Channels of each noisy view's features before unprojection."""
+    view_run_dim: int = 16
+    """Channels inside the noisy-view encoder."""
     spatial_volume_size: int = 32
     """Samples per axis of the spatial volume."""
     frustum_volume_depth: int = 48
@@ -53,8 +55,27 @@ class SyncDreamerConfig:
     @staticmethod
     def tiny() -> SyncDreamerConfig:
         """Small enough to sample 16 views of a few frames on a CPU in seconds."""
-        unet = UNetSizes(8, 8, (1, 1, 1, 1), 2, 16, 4, (8, 8, 8, 16))
-        return SyncDreamerConfig(64, 16, 16, 8, 8, 8, unet, (8, 8, 8, 8), 4)
+        # volume_dims[3] = 16: GroupNorm(8) needs two values per group at the 1^3 bottom of the 3D UNets
+        unet = UNetSizes(
+            sample_size=8,
+            model_channels=8,
+            channel_mult=(1, 1, 1, 1),
+            num_heads=2,
+            context_dim=16,
+            norm_groups=4,
+            volume_dims=(8, 8, 8, 16),
+        )
+        return SyncDreamerConfig(
+            image_size=64,
+            time_embed_dim=16,
+            view_feature_dim=4,
+            view_run_dim=8,
+            spatial_volume_size=8,
+            frustum_volume_depth=8,
+            unet=unet,
+            vae_channels=(8, 8, 8, 8),
+            vae_norm_groups=4,
+        )
 
 
 class SyncDreamerModel(nn.Module):
@@ -87,6 +108,7 @@ class SyncDreamerModel(nn.Module):
             frustum_volume_depth=config.frustum_volume_depth,
             spatial_volume_size=config.spatial_volume_size,
             view_feature_dim=config.view_feature_dim,
+            view_run_dim=config.view_run_dim,
             volume_dims=config.unet.volume_dims,
         )
         self.noise_predictor = DepthWiseAttentionUNet(config.unet)

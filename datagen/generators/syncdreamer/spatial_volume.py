@@ -30,6 +30,7 @@ class SpatialVolumeNet(nn.Module):
         spatial_volume_length: half the side of the spatial volume's cube (0.5).
         frustum_volume_length: half the depth range of the frustum, around ``origin_depth`` (sqrt(3)/2).
         view_feature_dim: channels of each view's features before unprojection (16).
+        view_run_dim: channels inside the view encoder (16).
         volume_dims: channels of the 3D UNets' four levels ((64, 128, 256, 512)).
         origin_depth: distance of the cameras to the origin (1.5).
     """
@@ -45,11 +46,12 @@ class SpatialVolumeNet(nn.Module):
         spatial_volume_length: float = 0.5,
         frustum_volume_length: float = 0.86603,
         view_feature_dim: int = 16,
+        view_run_dim: int = 16,
         volume_dims: tuple[int, ...] = (64, 128, 256, 512),
         origin_depth: float = 1.5,
     ):
         super().__init__()
-        self.target_encoder = NoisyTargetViewEncoder(time_dim, view_dim, view_feature_dim, view_feature_dim)
+        self.target_encoder = NoisyTargetViewEncoder(time_dim, view_dim, view_run_dim, view_feature_dim)
         self.spatial_volume_feats = SpatialTime3DNet(time_dim, view_feature_dim * view_num, tuple(volume_dims))
         self.frustum_volume_feats = FrustumTV3DNet(volume_dims[0], time_dim, view_dim, tuple(volume_dims))
         self.input_image_size = input_image_size

@@ -101,12 +101,30 @@ def _randomise(module: nn.Module, seed: int) -> None:
                 p.copy_(0.1 * torch.randn(p.shape, generator=g))
 
 
+VIT_L_14 = CLIPVisionConfig(
+    hidden_size=1024,
+    intermediate_size=4096,
+    num_hidden_layers=24,
+    num_attention_heads=16,
+    image_size=224,
+    patch_size=14,
+    projection_dim=768,
+    hidden_act="quick_gelu",
+    layer_norm_eps=1e-5,
+)
+"""OpenAI CLIP ViT-L/14's vision tower (what ``vision_config_from_openai`` infers from ``ViT-L-14.pt``)."""
+
+
 def tiny_random_networks(seed: int = 0) -> Networks:
     """Tiny networks of the real classes with random weights: the views are noise; fast on a CPU."""
     LOG.warning("SyncDreamer-T with checkpoint=tiny-random: random tiny networks, the views are noise")
-    config = SyncDreamerConfig.tiny()
+    return random_networks(SyncDreamerConfig.tiny(), TINY_CLIP, seed)
+
+
+def random_networks(config: SyncDreamerConfig, clip_config: CLIPVisionConfig, seed: int = 0) -> Networks:
+    """Networks of the given sizes with random weights (e.g. the released sizes, to time them without the files)."""
     vae: Any = AutoencoderKL(**vae_config(config))
-    model, clip = SyncDreamerModel(config), ClipImageEmbedder(TINY_CLIP)
+    model, clip = SyncDreamerModel(config), ClipImageEmbedder(clip_config)
     modules: list[nn.Module] = [model, vae, clip]
     for i, module in enumerate(modules):
         _randomise(module, seed + i)

@@ -40,6 +40,7 @@ def test_tiny_random_clip_to_matrix_dataset(generator, tmp_path):
     assert record["name"] == "syncdreamer-t" and record["checkpoint"] == TINY_RANDOM and record["seed"] == 5
     assert (record["steps"], record["guidance"], record["eta"], record["cyclic"]) == (2, "decomposed", 1.0, False)
     assert record["guidance_scales"] == [2.0, 1.0] and record["smoothing"].startswith("paper")
+    assert "noise" in record["note"]
     data_dir = write_matrix_dataset(out, tmp_path / "clip")
     assert validate_dataset(data_dir, check_pixels=True) == []
     data = read_dataset(data_dir)

@@ -127,11 +127,14 @@ class SyncDreamerTGenerator(MultiViewGenerator):
         x_input = (mean + std * torch.randn(mean.shape, generator=generator).to(self.device)) * LATENT_SCALE
         clip_embed = torch.cat([nets.clip(images[i : i + batch]) for i in range(0, K, batch)])
         elevation = torch.full((K,), float(np.radians(self.settings.elevation_deg)), device=self.device)
+        # the paper's weights (eq. 9, 14); the released get_w differs for N = 3..6 (hand-written matrices, and the
+        # 7-tap kernel for 5 and 6 through an `if` that should be `elif`); both agree for N = 1, 2 and N >= 7
         weights = smoothing_weights(K, self.settings.cyclic) if self.settings.smooth else None
         return sample_latents(nets.model, x_input, clip_embed, elevation, generator, options, weights)
 
     def record(self, seed: int, frames: int) -> dict:
         s = self.settings
+        note = {"note": "tiny random networks: the views are noise"} if s.checkpoint == TINY_RANDOM else {}
         return {
             "name": self.name,
             "model": "SyncDreamer (Efficient4D SyncDreamer-T sampler)",
@@ -146,6 +149,7 @@ class SyncDreamerTGenerator(MultiViewGenerator):
             "smoothing": "paper weights (Efficient4D eq. 8, 9, 14)" if s.smooth else "off",
             "cyclic": s.cyclic,
             "elevation_deg": s.elevation_deg,
+            **note,
         }
 
 

@@ -19,7 +19,9 @@ class SyncDreamerSettings:
     clip_weights: str = ""
     """Path to OpenAI CLIP ``ViT-L-14.pt`` (the image encoder SyncDreamer conditions on)."""
     device: str = "auto"
+    """``auto`` (CUDA when present, else CPU), ``cpu``, ``cuda``, ``cuda:1``, ..."""
     steps: int = 50
+    """DDIM steps; must divide 1000 (the released sampler's timesteps)."""
     elevation_deg: float = 0.0
     """Elevation of the input view (degrees, > 0 = camera above the object)."""
     smooth: bool = True
@@ -27,7 +29,21 @@ class SyncDreamerSettings:
     cyclic: bool = False
     """The clip loops: smoothing wraps around from the last frame to the first."""
     frames_per_batch: int = 4
+    """Frames whose 16 views go through the noise predictor together (memory: about 4 per 40 GB GPU)."""
+    views_per_batch: int = 16
+    """Views per noise-predictor call (fewer: less memory, slower)."""
+    guidance: str = "decomposed"
+    """``decomposed`` (Efficient4D's run: scales ``cfg_scales``) or ``cfg`` (classifier-free: ``cfg_scale``)."""
+    cfg_scale: float = 2.0
+    """Classifier-free guidance scale (``guidance cfg``)."""
+    cfg_scales: tuple[float, ...] = (2.0, 1.0)
+    """Decomposed guidance scales (image condition, volume condition) (``guidance decomposed``)."""
+    eta: float = 1.0
+    """DDIM eta: 1 as the released sampler (stochastic), 0 deterministic."""
+    autocast: bool = True
+    """On CUDA, run the frustum volumes and the UNet in float16 autocast, as Efficient4D does."""
     progress: bool = True
+    """Show a progress bar over the denoising steps."""
 
 
 def load_syncdreamer_t_generator(settings: SyncDreamerSettings) -> MultiViewGenerator:
@@ -36,4 +52,6 @@ def load_syncdreamer_t_generator(settings: SyncDreamerSettings) -> MultiViewGene
     The generator's ``generate(frames, seed=...)`` takes the clip's K framed ``[256, 256, 3]`` uint8 frames on white
     and returns the K x 16 views with ``time``, ``view`` and cameras.
     """
-    raise NotImplementedError("SyncDreamer-T generator")
+    from datagen.generators.syncdreamer.generator import build_generator
+
+    return build_generator(settings)

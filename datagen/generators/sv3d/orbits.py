@@ -1,0 +1,74 @@
+"""Which way SV3D turns: the camera angles fed to SV3D for RIGI's orbits, and the dataset angles they stand for.
+
+SV3D (``sv3d_p``) is conditioned per frame on ``polar = 90 deg - elevation`` and an azimuth measured from the input
+view; Stability's sampling script puts frame ``i`` of ``n`` at ``360 (i + 1) / n`` (mod 360), so the last frame is
+the input view. ``datagen.cameras`` measures azimuth counter-clockwise seen from +z (above). Whether SV3D's
++azimuth turns the same way is not stated by Stability; the evidence gathered:
+
+- Stability's code (generative-models at 0ad7de9: ``scripts/sampling/simple_video_sample.py``, ``sv3d_p.yaml``,
+  ``sgm``): the angles enter only as raw radians in sinusoid embeddings; no pose, axis or direction is defined.
+- Stability staff in the model's discussion (HF stabilityai/sv3d #3, #4): FOV 33.8 deg, orbits sorted by azimuth;
+  no direction. The training renders' script is not public.
+- chenguolin/sv3d-diffusers ``infer.py``: the same azimuth formula; no direction.
+- A public script built on sv3d-diffusers that feeds SV3D frames to LGM (found by code search) generates 20 frames
+  and hands frames 19, 4, 9, 14 (SV3D azimuth 0, 90, 180, 270) to LGM as its views at kiui ``orbit_camera``
+  azimuth 0, 90, 180, 270. kiui's camera is ``(sin az, ., cos az)`` in (x, y-up, z): +azimuth turns +z towards +x,
+  a positive turn about the up axis, i.e. counter-clockwise seen from above. LGM's four views must match those
+  cameras, so that pipeline only works if SV3D's +azimuth is counter-clockwise seen from above.
+
+Conclusion: +1 (SV3D's +azimuth = ``datagen.cameras``' +azimuth, counter-clockwise seen from +z). The evidence is
+indirect (one third-party pipeline); it has not been checked with the real weights here. ``SV3D_AZIMUTH_SIGN`` is
+the single switch to flip if a reconstruction from real frames prefers the mirror orbit (the frames are then
+re-assigned to cameras; the order SV3D samples in is unchanged).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from datagen.cameras import OrbitView, sv3d_orbits
+
+SV3D_AZIMUTH_SIGN = 1
+"""+1: SV3D's +azimuth is counter-clockwise seen from +z, as in ``datagen.cameras``; -1: clockwise (mirror)."""
+
+
+@dataclass(frozen=True)
+class OrbitFrame:
+    """One frame of one SV3D call: what SV3D is told, and which dataset camera the frame is for."""
+
+    polar_rad: float
+    """SV3D's polar angle, ``radians(90 - elevation)``."""
+    azimuth_rad: float
+    """SV3D's azimuth from the input view, in [0, 2 pi)."""
+    view: OrbitView
+    """The camera in ``datagen.cameras`` conventions."""
+
+
+def sv3d_azimuth_deg(azimuth_deg: float, sign: int = SV3D_AZIMUTH_SIGN) -> float:
+    """SV3D's azimuth (degrees in [0, 360)) for a ``datagen.cameras`` azimuth."""
+    return (sign * azimuth_deg) % 360.0
+
+
+def orbit_frames(
+    amplitudes_deg: tuple[float, ...], frames_per_orbit: int, sign: int = SV3D_AZIMUTH_SIGN
+) -> list[list[OrbitFrame]]:
+    """RIGI's orbits as SV3D calls: one list per orbit, in the order SV3D samples its frames.
+
+    SV3D's frames go round by increasing SV3D azimuth ``360 (i + 1) / n`` and end on the input view (0). With
+    ``sign = -1`` frame i is the dataset view at ``-360 (i + 1) / n``, so the orbit is walked backwards.
+    """
+    if sign not in (1, -1):
+        raise ValueError(f"sign={sign}: must be +1 or -1")
+    views = sv3d_orbits(amplitudes_deg, frames_per_orbit)
+    orbits: list[list[OrbitFrame]] = []
+    for orbit in range(len(amplitudes_deg)):
+        ring = [v for v in views if v.orbit == orbit]
+        by_sv3d = sorted(ring, key=lambda v: (sv3d_azimuth_deg(v.azimuth_deg, sign) - 1e-9) % 360.0)
+        orbits.append(
+            [
+                OrbitFrame(math.radians(90.0 - v.elevation_deg), math.radians(sv3d_azimuth_deg(v.azimuth_deg, sign)), v)
+                for v in by_sv3d
+            ]
+        )
+    return orbits

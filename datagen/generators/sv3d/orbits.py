@@ -27,6 +27,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from datagen.cameras import OrbitView, sv3d_orbits
 
 SV3D_AZIMUTH_SIGN = 1
@@ -45,11 +47,6 @@ class OrbitFrame:
     """The camera in ``datagen.cameras`` conventions."""
 
 
-def sv3d_azimuth_deg(azimuth_deg: float, sign: int = SV3D_AZIMUTH_SIGN) -> float:
-    """SV3D's azimuth (degrees in [0, 360)) for a ``datagen.cameras`` azimuth."""
-    return (sign * azimuth_deg) % 360.0
-
-
 def orbit_frames(
     amplitudes_deg: tuple[float, ...], frames_per_orbit: int, sign: int = SV3D_AZIMUTH_SIGN
 ) -> list[list[OrbitFrame]]:
@@ -61,14 +58,15 @@ def orbit_frames(
     if sign not in (1, -1):
         raise ValueError(f"sign={sign}: must be +1 or -1")
     views = sv3d_orbits(amplitudes_deg, frames_per_orbit)
+    reference = np.linspace(0, 360, frames_per_orbit + 1)[1:] % 360  # Stability's script, then relative to the last
+    sv3d_deg = (reference - reference[-1]) % 360
     orbits: list[list[OrbitFrame]] = []
     for orbit in range(len(amplitudes_deg)):
         ring = [v for v in views if v.orbit == orbit]
-        by_sv3d = sorted(ring, key=lambda v: (sv3d_azimuth_deg(v.azimuth_deg, sign) - 1e-9) % 360.0)
-        orbits.append(
-            [
-                OrbitFrame(math.radians(90.0 - v.elevation_deg), math.radians(sv3d_azimuth_deg(v.azimuth_deg, sign)), v)
-                for v in by_sv3d
-            ]
-        )
+        frames = []
+        for azimuth in sv3d_deg:
+            target = (sign * azimuth) % 360.0
+            view = min(ring, key=lambda v: abs((v.azimuth_deg - target + 180.0) % 360.0 - 180.0))
+            frames.append(OrbitFrame(math.radians(90.0 - view.elevation_deg), float(np.deg2rad(azimuth)), view))
+        orbits.append(frames)
     return orbits

@@ -5,8 +5,14 @@ view; Stability's sampling script puts frame ``i`` of ``n`` at ``360 (i + 1) / n
 the input view. ``datagen.cameras`` measures azimuth counter-clockwise seen from +z (above). Whether SV3D's
 +azimuth turns the same way is not stated by Stability; the evidence gathered:
 
-- Stability's code (generative-models at 0ad7de9: ``scripts/sampling/simple_video_sample.py``, ``sv3d_p.yaml``,
-  ``sgm``): the angles enter only as raw radians in sinusoid embeddings; no pose, axis or direction is defined.
+- Stability's sampling code (generative-models at 0ad7de9: ``scripts/sampling/simple_video_sample.py``,
+  ``sv3d_p.yaml``, ``sgm``): the angles enter only as raw radians in sinusoid embeddings; no pose or axis is
+  defined there.
+- Stability's own camera-trajectory plot for SV3D (same commit, ``scripts/demo/sv3d_helpers.py: plot_3D``, shown by
+  the streamlit demo ``scripts/demo/video_sampling.py`` as "3D camera trajectory") places frame i's camera at
+  ``(cos el cos az, cos el sin az, sin el)`` in a z-up right-handed matplotlib frame: +azimuth is
+  counter-clockwise seen from +z, exactly ``datagen.cameras``' convention. It is a drawing, not the training
+  renderer, but it is the authors' own statement of the orbit.
 - Stability staff in the model's discussion (HF stabilityai/sv3d #3, #4): FOV 33.8 deg, orbits sorted by azimuth;
   no direction. The training renders' script is not public.
 - chenguolin/sv3d-diffusers ``infer.py``: the same azimuth formula; no direction.
@@ -16,8 +22,8 @@ the input view. ``datagen.cameras`` measures azimuth counter-clockwise seen from
   a positive turn about the up axis, i.e. counter-clockwise seen from above. LGM's four views must match those
   cameras, so that pipeline only works if SV3D's +azimuth is counter-clockwise seen from above.
 
-Conclusion: +1 (SV3D's +azimuth = ``datagen.cameras``' +azimuth, counter-clockwise seen from +z). The evidence is
-indirect (one third-party pipeline); it has not been checked with the real weights here. ``SV3D_AZIMUTH_SIGN`` is
+Conclusion: +1 (SV3D's +azimuth = ``datagen.cameras``' +azimuth, counter-clockwise seen from +z): the authors'
+trajectory plot and the one third-party pipeline agree. It has not been checked with the real weights here. ``SV3D_AZIMUTH_SIGN`` is
 the single switch to flip if a reconstruction from real frames prefers the mirror orbit (the frames are then
 re-assigned to cameras; the order SV3D samples in is unchanged).
 """

@@ -34,11 +34,11 @@ class SV3DSettings:
     """Show progress bars per orbit and per step."""
     fp16: bool = True
     """Run the networks in float16 on CUDA (float32 on CPU regardless)."""
-    # PAG defaults. RIGI (sec. 3.4, 4.2) applies PAG to SV3D but gives neither scale nor layers. The PAG paper and
-    # diffusers' PAG pipelines perturb the UNet's middle-block self-attention ("mid" / "mid_block.*attn1") with
-    # pag_scale 3.0 as their default; we take both. Only spatial self-attention is perturbed (the pattern is applied
-    # to spatial layers only; perturbing SV3D's temporal attention would break the orbit's consistency, which is
-    # what the temporal layers provide). Not tuned on real SV3D outputs here.
+    # PAG defaults. RIGI (sec. 3.4, 4.2) applies PAG to SV3D but gives neither scale nor layers. diffusers' PAG
+    # pipelines default to perturbing the UNet's middle-block self-attention ("mid"; AnimateDiff's video pipeline
+    # "mid_block.*attn1") with pag_scale 3.0; we take both. The pattern only ever selects spatial self-attention:
+    # SV3D's temporal attention ties the orbit's frames together, and degrading it could steer the samples away
+    # from consistency rather than from blur. Not tuned on real SV3D outputs here.
     pag_scale: float = 3.0
     """Perturbed-attention guidance strength (0 = off: the plain SV3D sampler)."""
     pag_layers: str = "mid_block"

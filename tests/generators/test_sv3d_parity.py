@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 from datagen.generators.sv3d import SV3DSettings, convert_sv3d_checkpoint
 from datagen.generators.sv3d.components import load_components
@@ -20,6 +20,7 @@ from datagen.generators.sv3d.conditioning import clip_embedding, image_latent
 from datagen.generators.sv3d.generator import SV3DGenerator, decode
 from datagen.generators.sv3d.schedule import edm_sigmas
 from datagen.generators.sv3d.unet import camera_vector
+from datagen.user_errors import UserError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sv3d"
 TOLERANCE = 1e-4
@@ -53,6 +54,18 @@ def test_conversion_writes_the_diffusers_layout(converted):
     for name in ("unet/config.json", "vae/config.json", "image_encoder/config.json", "sv3d.json"):
         assert (converted / name).is_file()
     assert not [p for p in converted.parent.iterdir() if p.name.startswith(".converted")]  # staging dir renamed
+
+
+def test_conversion_refuses_what_it_cannot_convert(converted, tmp_path):
+    with pytest.raises(UserError, match="no such checkpoint.*huggingface.co/stabilityai/sv3d"):
+        convert_sv3d_checkpoint(tmp_path / "sv3d_p.safetensors", tmp_path / "out")
+    with pytest.raises(UserError, match="not empty"):
+        convert_sv3d_checkpoint(converted.parent / "sv3d_tiny.safetensors", converted)
+    other = tmp_path / "other.safetensors"
+    save_file({"model.diffusion_model.time_embed.0.weight": torch.zeros(2, 2)}, str(other))
+    with pytest.raises(UserError, match="no tensors under"):
+        convert_sv3d_checkpoint(other, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 def test_camera_vector_matches_the_conditioner(ref):

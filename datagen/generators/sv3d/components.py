@@ -86,10 +86,10 @@ def load_components(weights: str, dtype: Optional[torch.dtype] = None) -> SV3DCo
     try:
         unet = SV3DUNet.from_pretrained(source, subfolder="unet", torch_dtype=dtype)
         vae = AutoencoderKL.from_pretrained(source, subfolder="vae", torch_dtype=dtype)
-        encoder = CLIPVisionModelWithProjection.from_pretrained(source, subfolder="image_encoder", dtype=dtype)
+        encoder: Any = CLIPVisionModelWithProjection.from_pretrained(source, subfolder="image_encoder")
     except (OSError, ValueError) as error:
         raise UserError(f"SV3D weights: cannot load {source} ({error}); {WHERE_TO_GET}") from None
-    return SV3DComponents(unet.eval(), vae.eval(), encoder.eval(), weights)
+    return SV3DComponents(unet.eval(), vae.eval(), encoder.to(dtype).eval(), weights)
 
 
 TINY_UNET_CONFIG: dict[str, Any] = {

@@ -245,7 +245,7 @@ def convert_sv3d_checkpoint(
     checkpoint: Path,
     output_dir: Path,
     *,
-    dtype: Optional[torch.dtype] = None,
+    dtype: Optional[torch.dtype | str] = None,
     unet_head_channels: int = 64,
     clip_head_width: int = 80,
 ) -> Path:
@@ -254,7 +254,7 @@ def convert_sv3d_checkpoint(
     Args:
         checkpoint: the official single-file checkpoint.
         output_dir: directory to create (must not exist, or be empty).
-        dtype: cast floating-point tensors (e.g. ``torch.float16`` halves the size); None keeps the file's.
+        dtype: cast floating-point tensors (``torch.float16`` or ``"float16"`` halves the size); None keeps the file's.
         unet_head_channels: channels per UNet attention head (sv3d_p: 64).
         clip_head_width: channels per image-encoder attention head (OpenCLIP ViT-H-14: 80).
 
@@ -269,6 +269,11 @@ def convert_sv3d_checkpoint(
     from datagen.generators.sv3d.unet import SV3DUNet
 
     checkpoint, output_dir = Path(checkpoint), Path(output_dir)
+    if isinstance(dtype, str):
+        names = {"float16": torch.float16, "fp16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
+        if dtype not in names:
+            raise UserError(f"dtype={dtype!r}: choose one of {', '.join(names)}")
+        dtype = names[dtype]
     if not checkpoint.is_file():
         raise UserError(
             f"{checkpoint}: no such checkpoint; download sv3d_p.safetensors from "

@@ -6,6 +6,7 @@ sgm's outputs; here it is converted with the project's converter and every stage
 
 from __future__ import annotations
 
+import json
 import lzma
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from safetensors.torch import load_file, save_file
 from datagen.generators.sv3d import SV3DSettings, convert_sv3d_checkpoint
 from datagen.generators.sv3d.components import load_components
 from datagen.generators.sv3d.conditioning import clip_embedding, image_latent
+from datagen.generators.sv3d.convert import diffusers_models
 from datagen.generators.sv3d.generator import SV3DGenerator, decode
 from datagen.generators.sv3d.schedule import edm_sigmas
 from datagen.generators.sv3d.unet import camera_vector
@@ -114,3 +116,18 @@ def test_full_sampling_matches_sgm(components, ref):
     assert _max_diff(latents, ref["sample_z"]) < TOLERANCE
     assert _max_diff(frames, ref["sample_x"]) < TOLERANCE
     assert np.isfinite(frames.numpy()).all()
+
+
+def test_the_real_size_sv3d_p_key_layout_converts_strictly():
+    """Every tensor name and shape of the real sv3d_p (from sgm, on the meta device) maps onto our three models."""
+    listing = json.loads(lzma.decompress((FIXTURES / "sv3d_p_keys.json.xz").read_bytes()))
+    state = {name: torch.empty(shape, device="meta") for name, shape in listing["shapes"].items()}
+    models = diffusers_models(state)  # sv3d_p's head widths: 64 (UNet), 80 (ViT-H-14)
+    unet, vae, encoder = models["unet"].config, models["vae"].config, models["image_encoder"].config
+    assert list(unet.block_out_channels) == [320, 640, 1280, 1280] and list(unet.num_attention_heads) == [5, 10, 20, 20]
+    assert unet.layers_per_block == 2 and unet.cross_attention_dim == 1024 and unet.in_channels == 8
+    assert unet.projection_class_embeddings_input_dim == 1280
+    assert list(vae.block_out_channels) == [128, 256, 512, 512] and not vae.use_post_quant_conv
+    assert (encoder.hidden_size, encoder.num_hidden_layers, encoder.num_attention_heads) == (1280, 32, 16)
+    assert encoder.projection_dim == 1024 and encoder.patch_size == 14
+    assert sum(p.numel() for p in models["unet"].parameters()) == 1_525_278_442

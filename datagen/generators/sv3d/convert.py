@@ -222,21 +222,52 @@ def _strip(state: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tenso
     return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
 
 
-def _save_diffusers(model_class, config: dict[str, Any], state: dict[str, torch.Tensor], folder: Path) -> None:
-    """Check ``state`` against ``model_class(**config)`` (built on the meta device) and save it there."""
-    import torch
+def diffusers_models(
+    state: dict[str, torch.Tensor], unet_head_channels: int = 64, clip_head_width: int = 80
+) -> dict[str, torch.nn.Module]:
+    """The three diffusers/transformers models holding a full sgm sv3d_p state dict's tensors, by sub-folder name.
 
+    The models are built on the meta device and the tensors assigned to them (no copy), strictly: every parameter
+    must come from the checkpoint and every used checkpoint tensor must land in a parameter, shapes included.
+
+    Raises:
+        UserError: a part is absent, or its tensors do not form that network.
+    """
+    import torch
+    from diffusers import AutoencoderKL
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    from datagen.generators.sv3d.unet import SV3DUNet
+
+    parts = {p: _strip(state, p) for p in (UNET_PREFIX, CLIP_PREFIX, VAE_ENCODER_PREFIX, VAE_DECODER_PREFIX)}
+    empty = [p for p, s in parts.items() if not s]
+    if empty:
+        raise UserError(f"no tensors under {', '.join(empty)}; this is not an sgm sv3d_p checkpoint")
+    try:
+        unet_config, unet_state = unet_from_sgm(parts[UNET_PREFIX], unet_head_channels)
+        vae_config, vae_state = vae_from_sgm(parts[VAE_ENCODER_PREFIX], parts[VAE_DECODER_PREFIX])
+        clip_config, clip_state = clip_from_open_clip(parts[CLIP_PREFIX], clip_head_width)
+    except KeyError as error:
+        raise UserError(f"unexpected or missing tensor {error}; this is not an sgm sv3d_p checkpoint") from None
     with torch.device("meta"):
-        model = model_class(**config)
-    _assign_strict(model, state, folder.name)
-    model.save_pretrained(folder, safe_serialization=True)
+        models = {
+            "unet": SV3DUNet(**unet_config),
+            "vae": AutoencoderKL(**vae_config),
+            "image_encoder": CLIPVisionModelWithProjection(CLIPVisionConfig(**clip_config)),
+        }
+    for name, part_state in (("unet", unet_state), ("vae", vae_state), ("image_encoder", clip_state)):
+        _assign_strict(models[name], part_state, name)
+    return models
 
 
 def _assign_strict(model: torch.nn.Module, state: dict[str, torch.Tensor], part: str) -> None:
-    missing, unexpected = model.load_state_dict(state, strict=False, assign=True)
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False, assign=True)
+    except RuntimeError as error:  # shape mismatches
+        raise UserError(f"the {part} tensors have unexpected shapes ({str(error)[:300]}); not sv3d_p") from None
     if missing or unexpected:
         raise UserError(
-            f"sv3d_p checkpoint: the {part} tensors do not match the expected network (missing {missing[:3]}, "
+            f"the {part} tensors do not match the expected network (missing {missing[:3]}, "
             f"unexpected {unexpected[:3]}); is this Stability's sv3d_p.safetensors?"
         )
 
@@ -262,11 +293,7 @@ def convert_sv3d_checkpoint(
         UserError: missing checkpoint, a non-empty output directory, or tensors that are not SV3D's.
     """
     import torch
-    from diffusers import AutoencoderKL
     from safetensors.torch import load_file
-    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
-
-    from datagen.generators.sv3d.unet import SV3DUNet
 
     checkpoint, output_dir = Path(checkpoint), Path(output_dir)
     if isinstance(dtype, str):
@@ -284,28 +311,16 @@ def convert_sv3d_checkpoint(
     state = load_file(str(checkpoint))
     if dtype is not None:
         state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}
-    parts = {p: _strip(state, p) for p in (UNET_PREFIX, CLIP_PREFIX, VAE_ENCODER_PREFIX, VAE_DECODER_PREFIX)}
-    empty = [p for p, s in parts.items() if not s]
-    if empty:
-        raise UserError(f"{checkpoint}: no tensors under {', '.join(empty)}; this is not an sgm sv3d_p checkpoint")
     try:
-        unet_config, unet_state = unet_from_sgm(parts[UNET_PREFIX], unet_head_channels)
-        vae_config, vae_state = vae_from_sgm(parts[VAE_ENCODER_PREFIX], parts[VAE_DECODER_PREFIX])
-        clip_config, clip_state = clip_from_open_clip(parts[CLIP_PREFIX], clip_head_width)
-    except KeyError as error:
-        raise UserError(
-            f"{checkpoint}: unexpected or missing tensor {error}; this is not an sgm sv3d_p checkpoint"
-        ) from None
+        models = diffusers_models(state, unet_head_channels, clip_head_width)
+    except UserError as error:
+        raise UserError(f"{checkpoint}: {error}") from None
 
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=output_dir.parent))
     try:
-        _save_diffusers(SV3DUNet, unet_config, unet_state, staging / "unet")
-        _save_diffusers(AutoencoderKL, vae_config, vae_state, staging / "vae")
-        with torch.device("meta"):
-            clip = CLIPVisionModelWithProjection(CLIPVisionConfig(**clip_config))
-        _assign_strict(clip, clip_state, "image_encoder")
-        clip.save_pretrained(staging / "image_encoder", safe_serialization=True)
+        for name, model in models.items():
+            model.save_pretrained(staging / name, safe_serialization=True)
         (staging / MARKER).write_text(
             json.dumps({"model": "sv3d_p", "source": checkpoint.name, "dtype": str(dtype or "as stored")}, indent=2)
         )

@@ -224,7 +224,7 @@ def _strip(state: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tenso
 
 def diffusers_models(
     state: dict[str, torch.Tensor], unet_head_channels: int = 64, clip_head_width: int = 80
-) -> dict[str, torch.nn.Module]:
+) -> dict[str, Any]:
     """The three diffusers/transformers models holding a full sgm sv3d_p state dict's tensors, by sub-folder name.
 
     The models are built on the meta device and the tensors assigned to them (no copy), strictly: every parameter
@@ -250,7 +250,7 @@ def diffusers_models(
     except KeyError as error:
         raise UserError(f"unexpected or missing tensor {error}; this is not an sgm sv3d_p checkpoint") from None
     with torch.device("meta"):
-        models = {
+        models: dict[str, Any] = {
             "unet": SV3DUNet(**unet_config),
             "vae": AutoencoderKL(**vae_config),
             "image_encoder": CLIPVisionModelWithProjection(CLIPVisionConfig(**clip_config)),

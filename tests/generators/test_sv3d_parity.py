@@ -82,6 +82,15 @@ def test_image_encoder_matches_open_clip(components, ref):
     assert _max_diff(embedding.expand(4, -1, -1), ref["c_crossattn"]) < TOLERANCE
 
 
+def test_image_encoder_matches_open_clip_when_downsampling(components, ref):
+    t = torch.linspace(-1.0, 1.0, 300)  # regenerate.analytic_image(300)
+    yy, xx = torch.meshgrid(t, t, indexing="ij")
+    image = torch.stack([torch.sin(7 * xx) * torch.cos(5 * yy), torch.cos(11 * xx * yy), torch.sin(3 * (xx + yy))])
+    with torch.no_grad():
+        embedding = clip_embedding(components.image_encoder, image[None])
+    assert _max_diff(embedding, ref["clip_300_out"]) < TOLERANCE
+
+
 def test_vae_matches_sgm(components, ref):
     with torch.no_grad():
         latent = image_latent(components.vae, ref["cond_frames"])

@@ -7,8 +7,8 @@ import torch
 
 from datagen.generators.sv3d.components import tiny_random_components
 from datagen.generators.sv3d.pag import pag_layer_names, perturbed_attention
-from datagen.generators.sv3d.sampler import Condition, sample
-from datagen.generators.sv3d.schedule import edm_sigmas, triangle_guidance
+from datagen.generators.sv3d.sampler import Condition, denoise, sample
+from datagen.generators.sv3d.schedule import edm_sigmas, triangle_guidance, v_scalings
 from datagen.user_errors import UserError
 
 FRAMES = 4
@@ -68,3 +68,23 @@ def test_pag_off_is_the_plain_sampler_bit_for_bit_and_pag_on_changes_it(unet):
     assert torch.equal(off, plain) and torch.equal(after, plain)
     assert (on - plain).abs().max() > 1e-4
     assert torch.isfinite(on).all()
+
+
+def test_guidance_combines_the_three_branches_on_the_denoised_estimate_per_frame(unet):
+    cond = _condition()
+    x = torch.randn(FRAMES, 4, 4, 4, generator=torch.Generator().manual_seed(9))
+    sigma = torch.tensor(2.0)
+    c_skip, c_out, c_in, c_noise = v_scalings(sigma)
+    layers = pag_layer_names(unet, "mid_block")
+    with torch.no_grad(), perturbed_attention(unet, layers):
+        guided = denoise(unet, x, sigma, cond, pag_scale=1.5)
+        latent = cond.latent.expand(FRAMES, -1, -1, -1)
+        inputs = torch.stack(
+            [torch.cat([x * c_in, torch.zeros_like(latent) if k == 0 else latent], 1) for k in range(3)]
+        )
+        contexts = torch.cat([torch.zeros_like(cond.context), cond.context, cond.context])
+        out = unet(inputs, c_noise.expand(3), contexts, cond.camera[None].expand(3, -1, -1))[0]
+    d_u, d_c, d_p = (out[k] * c_out + x * c_skip for k in range(3))
+    w = triangle_guidance(FRAMES)[:, None, None, None]
+    torch.testing.assert_close(guided, d_u + w * (d_c - d_u) + 1.5 * (d_c - d_p), atol=1e-5, rtol=1e-5)
+    assert (d_c - d_p).abs().max() > 1e-4  # the perturbed branch is not the conditional one

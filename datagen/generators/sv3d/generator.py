@@ -18,7 +18,7 @@ from datagen.generators.sv3d.conditioning import COND_AUG, clip_embedding, image
 from datagen.generators.sv3d.orbits import SV3D_AZIMUTH_SIGN, orbit_frames
 from datagen.generators.sv3d.pag import pag_layer_names
 from datagen.generators.sv3d.sampler import Condition, sample
-from datagen.generators.sv3d.schedule import MAX_GUIDANCE, MIN_GUIDANCE, edm_sigmas, triangle_guidance
+from datagen.generators.sv3d.schedule import MAX_GUIDANCE, MIN_GUIDANCE, SIGMA_MAX, edm_sigmas, triangle_guidance
 from datagen.generators.sv3d.settings import SV3DSettings
 from datagen.images import key_background
 
@@ -161,6 +161,8 @@ class SV3DGenerator(MultiViewGenerator):
             "seed": int(seed),
             "steps": s.steps,
             "sampler": "euler-edm",
+            "sigma_max": SIGMA_MAX,
+            "cond_aug": COND_AUG,
             "guidance_min": MIN_GUIDANCE,
             "guidance_max": MAX_GUIDANCE,
             "pag_scale": s.pag_scale,

@@ -44,7 +44,8 @@ def denoise(
     """The guided denoised estimate ``D`` at noise level ``sigma`` (float32).
 
     The branches are stacked as whole blocks ``[uncond; cond]`` or ``[uncond; cond; perturbed]``: the unconditional
-    one has zero CLIP embedding and zero image latent, but the same camera vector.
+    one has zero CLIP embedding and zero image latent, but the same camera vector. With ``pag_scale`` the PAG
+    processors must be installed on the UNet (``sample`` does it with ``pag.perturbed_attention``).
     """
     frames = x.shape[0]
     branches = 3 if pag_scale else 2

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from datagen.generators.base import MultiViewGenerator
 from datagen.generators.sv3d.components import TINY_RANDOM, check_weights
+from datagen.user_errors import UserError
 
 __all__ = ["SV3DSettings", "TINY_RANDOM", "load_sv3d_generator"]
 
@@ -63,6 +64,8 @@ def load_sv3d_generator(settings: SV3DSettings) -> MultiViewGenerator:
     from datagen.generators.sv3d.generator import SV3DGenerator
 
     device = settings.device
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"SV3D device={device}: no CUDA device is available here; use --device cpu (or auto)")
     cuda = torch.cuda.is_available() if device == "auto" else device.startswith("cuda")
     dtype = torch.float16 if (cuda and settings.fp16) else torch.float32
     return SV3DGenerator(load_components(settings.weights, dtype), settings)

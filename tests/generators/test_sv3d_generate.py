@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -20,26 +21,33 @@ from datagen.validate import validate_dataset
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_missing_weights_raise_a_user_error_before_anything_heavy_loads(tmp_path):
-    missing = tmp_path / "sv3d-weights"
+def _load_in_a_fresh_process(weights: str) -> tuple[str, str]:
+    """Run load_sv3d_generator offline in a new interpreter: (the UserError's message, heavy modules imported)."""
     script = textwrap.dedent(
         f"""
         import sys
         from datagen.generators.sv3d import SV3DSettings, load_sv3d_generator
         from datagen.user_errors import UserError
         try:
-            load_sv3d_generator(SV3DSettings(weights={str(missing)!r}))
+            load_sv3d_generator(SV3DSettings(weights={weights!r}))
         except UserError as error:
-            print(error)
-        heavy = [m for m in ("diffusers", "transformers", "torch") if m in sys.modules]
-        print("heavy:", heavy)
+            print(str(error).replace(chr(10), " "))
+        print("heavy:", [m for m in ("diffusers", "transformers", "torch") if m in sys.modules])
         """
     )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
     result = subprocess.run(
-        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=True
     )
     message, heavy = result.stdout.strip().splitlines()
-    assert str(missing) in message
+    return message, heavy
+
+
+@pytest.mark.parametrize("kind", ["directory", "hub id"])
+def test_missing_weights_raise_a_user_error_before_anything_heavy_loads(tmp_path, kind):
+    weights = str(tmp_path / "sv3d-weights") if kind == "directory" else "nobody-here/no-sv3d-weights"
+    message, heavy = _load_in_a_fresh_process(weights)
+    assert weights in message
     assert "https://huggingface.co/stabilityai/sv3d" in message and "licence" in message
     assert "datagen convert-sv3d-weights sv3d_p.safetensors OUT_DIR" in message and "--weights" in message
     assert heavy == "heavy: []"

@@ -1,6 +1,6 @@
 """SV3D's three networks, from a converted directory, a hub id, or tiny random ones; missing weights fail early.
 
-``check_weights`` runs before anything heavy is imported, so a wrong ``--weights`` costs no model loading.
+``resolve_weights`` runs before anything heavy is imported, so a wrong ``--weights`` costs no model loading.
 """
 
 from __future__ import annotations
@@ -47,19 +47,19 @@ class SV3DComponents:
         return 2 ** (len(self.vae.config.block_out_channels) - 1)
 
 
-def _is_hub_id(weights: str) -> bool:
+def _looks_like_hub_id(weights: str) -> bool:
+    """``owner/name`` that is not a local path (and whose first part is no local directory either)."""
     parts = weights.split("/")
-    return len(parts) == 2 and all(parts) and not weights.startswith((".", "~")) and not Path(weights).exists()
+    return (
+        len(parts) == 2
+        and all(parts)
+        and not weights.startswith((".", "~"))
+        and not Path(weights).exists()
+        and not Path(parts[0]).is_dir()
+    )
 
 
-def check_weights(weights: str) -> None:
-    """Raise a ``UserError`` (file, where to get it, the command) if ``weights`` names no usable local directory.
-
-    Hub ids (``owner/name`` that is no local path) are left to the loader.
-    """
-    if weights == TINY_RANDOM or _is_hub_id(weights):
-        return
-    folder = Path(weights).expanduser()
+def _check_folder(folder: Path) -> None:
     if not folder.is_dir():
         raise UserError(f"SV3D weights: {folder} is not a directory; {WHERE_TO_GET}")
     missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
@@ -69,20 +69,45 @@ def check_weights(weights: str) -> None:
         )
 
 
+def resolve_weights(weights: str) -> str:
+    """The local directory to load (or ``tiny-random``); a ``UserError`` (what is missing, where to get it, the
+    command) if there is none. Imports no model code.
+
+    A hub id (``owner/name`` that is no local path) is fetched into the Hugging Face cache first (only the
+    sub-folders we load); with no network or ``HF_HUB_OFFLINE=1`` that works only for an already cached copy.
+    """
+    if weights == TINY_RANDOM:
+        return weights
+    if _looks_like_hub_id(weights):
+        from huggingface_hub import snapshot_download
+
+        try:
+            folder = Path(snapshot_download(weights, allow_patterns=[f"{p.split('/')[0]}/*" for p in REQUIRED_FILES]))
+        except Exception as error:  # offline, unknown or gated repository: all end the same way for the user
+            raise UserError(
+                f"SV3D weights: {weights} is no local directory and cannot be fetched from the Hugging Face hub "
+                f"({type(error).__name__}); {WHERE_TO_GET}"
+            ) from None
+        _check_folder(folder)
+        return str(folder)
+    folder = Path(weights).expanduser()
+    _check_folder(folder)
+    return str(folder)
+
+
 def load_components(weights: str, dtype: Optional[torch.dtype] = None) -> SV3DComponents:
-    """Load the three networks (on CPU, in ``dtype``, default float32) from a converted directory or a hub id."""
+    """Load the three networks (on CPU, in ``dtype``, default float32) from ``resolve_weights(weights)``."""
     import torch
 
     dtype = dtype or torch.float32
-    if weights == TINY_RANDOM:
+    source = resolve_weights(weights)
+    if source == TINY_RANDOM:
         return tiny_random_components(dtype=dtype)
-    check_weights(weights)
     from diffusers import AutoencoderKL
     from transformers import CLIPVisionModelWithProjection
 
     from datagen.generators.sv3d.unet import SV3DUNet
 
-    source = weights if _is_hub_id(weights) else str(Path(weights).expanduser())
     try:
         unet = SV3DUNet.from_pretrained(source, subfolder="unet", torch_dtype=dtype)
         vae = AutoencoderKL.from_pretrained(source, subfolder="vae", torch_dtype=dtype)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from datagen.generators.base import MultiViewGenerator
-from datagen.generators.sv3d.components import TINY_RANDOM, check_weights
+from datagen.generators.sv3d.components import TINY_RANDOM, resolve_weights
 from datagen.user_errors import UserError
 
 __all__ = ["SV3DSettings", "TINY_RANDOM", "load_sv3d_generator"]
@@ -52,7 +52,7 @@ def load_sv3d_generator(settings: SV3DSettings) -> MultiViewGenerator:
     The generator's ``generate(image, seed=...)`` takes one framed ``[S, S, 3]`` uint8 image on white (``S`` =
     ``settings.resolution``) and returns the orbits' views with cameras.
     """
-    check_weights(settings.weights)
+    weights = resolve_weights(settings.weights)
     if settings.steps < 1 or settings.frames_per_orbit < 2 or settings.decode_chunk_size < 1:
         raise ValueError(
             f"SV3D settings: steps={settings.steps}, frames_per_orbit={settings.frames_per_orbit}, "
@@ -68,4 +68,6 @@ def load_sv3d_generator(settings: SV3DSettings) -> MultiViewGenerator:
         raise UserError(f"SV3D device={device}: no CUDA device is available here; use --device cpu (or auto)")
     cuda = torch.cuda.is_available() if device == "auto" else device.startswith("cuda")
     dtype = torch.float16 if (cuda and settings.fp16) else torch.float32
-    return SV3DGenerator(load_components(settings.weights, dtype), settings)
+    components = load_components(weights, dtype)
+    components.weights = settings.weights  # recorded as the user gave it
+    return SV3DGenerator(components, settings)

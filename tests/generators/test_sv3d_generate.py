@@ -110,3 +110,21 @@ def test_same_seed_same_frames_and_a_valid_dataset(tiny_run, tmp_path):
     assert validate_dataset(out) == []
     meta = json.loads((out / "transforms.json").read_text())
     assert len(meta["frames"]) == 63 and meta["generator"]["name"] == "sv3d"
+
+
+@pytest.mark.cuda
+def test_tiny_random_generate_in_float16_on_cuda_with_offload():
+    settings = SV3DSettings(
+        weights=TINY_RANDOM,
+        device="cuda",
+        steps=2,
+        resolution=64,
+        progress=False,
+        cpu_offload=True,
+        amplitudes_deg=(0.0,),
+    )
+    generator = load_sv3d_generator(settings)
+    assert next(generator.components.unet.parameters()).dtype.is_floating_point
+    frames = generator.generate(_framed_input(64), seed=1)
+    assert len(frames.views) == 21 and all(v.image.shape == (64, 64, 4) for v in frames.views)
+    assert next(generator.components.unet.parameters()).device.type == "cpu"  # offloaded again after use

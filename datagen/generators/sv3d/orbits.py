@@ -16,7 +16,7 @@ the input view. ``datagen.cameras`` measures azimuth counter-clockwise seen from
 - Stability staff in the model's discussion (HF stabilityai/sv3d #3, #4): FOV 33.8 deg, orbits sorted by azimuth;
   no direction. The training renders' script is not public.
 - chenguolin/sv3d-diffusers ``infer.py``: the same azimuth formula; no direction.
-- A public script built on sv3d-diffusers that feeds SV3D frames to LGM (found by code search) generates 20 frames
+- A public script built on sv3d-diffusers that feeds SV3D frames to LGM generates 20 frames
   and hands frames 19, 4, 9, 14 (SV3D azimuth 0, 90, 180, 270) to LGM as its views at kiui ``orbit_camera``
   azimuth 0, 90, 180, 270. kiui's camera is ``(sin az, ., cos az)`` in (x, y-up, z): +azimuth turns +z towards +x,
   a positive turn about the up axis, i.e. counter-clockwise seen from above. LGM's four views must match those

@@ -14,7 +14,7 @@ the input view. ``datagen.cameras`` measures azimuth counter-clockwise seen from
   counter-clockwise seen from +z, exactly ``datagen.cameras``' convention. It is a drawing, not the training
   renderer, but it is the authors' own statement of the orbit.
 - Stability staff in the model's discussion (HF stabilityai/sv3d #3, #4): FOV 33.8 deg, orbits sorted by azimuth;
-  no direction. The training renders' script is not public.
+  no direction. We found no public copy of the script that rendered the training orbits.
 - chenguolin/sv3d-diffusers ``infer.py``: the same azimuth formula; no direction.
 - A public script built on sv3d-diffusers that feeds SV3D frames to LGM generates 20 frames
   and hands frames 19, 4, 9, 14 (SV3D azimuth 0, 90, 180, 270) to LGM as its views at kiui ``orbit_camera``

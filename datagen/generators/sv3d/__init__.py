@@ -3,6 +3,7 @@
 Heavy dependencies (diffusers models, transformers' CLIP) are imported lazily, so importing this package is cheap.
 """
 
-from datagen.generators.sv3d.settings import SV3DSettings, load_sv3d_generator
+from datagen.generators.sv3d.convert import convert_sv3d_checkpoint
+from datagen.generators.sv3d.settings import TINY_RANDOM, SV3DSettings, load_sv3d_generator
 
-__all__ = ["SV3DSettings", "load_sv3d_generator"]
+__all__ = ["SV3DSettings", "TINY_RANDOM", "convert_sv3d_checkpoint", "load_sv3d_generator"]

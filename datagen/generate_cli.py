@@ -13,13 +13,11 @@ the framed input(s) the generator saw are kept in the dataset under ``input/``.
 
 from __future__ import annotations
 
-import importlib
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import numpy as np
 import tyro
@@ -227,19 +225,31 @@ class ConvertSV3DWeights:
     checkpoint: tyro.conf.Positional[Path]
     """The checkpoint file from Stability."""
     output_dir: tyro.conf.Positional[Path]
-    """Folder to write (pass it to image-to-3d as --weights)."""
+    """Folder to write (pass it to image-to-3d as --weights); it appears only once complete."""
+    dtype: Optional[Literal["float16", "bfloat16", "float32"]] = None
+    """Store the weights in this type (float16 halves a float32 checkpoint); default: as in the checkpoint."""
+    overwrite: bool = False
+    """Replace an earlier conversion at OUTPUT_DIR (it stays until the new one is complete)."""
+    unet_head_channels: int = 64
+    """Channels per UNet attention head (sv3d_p: 64; shapes cannot tell)."""
+    clip_head_width: int = 80
+    """Channels per image-encoder attention head (sv3d_p's OpenCLIP ViT-H-14: 80; shapes cannot tell)."""
 
     def main(self) -> int:
         if not self.checkpoint.is_file():
             raise UserError(f"{self.checkpoint}: no such checkpoint file; download it from {SV3D_CHECKPOINT_SOURCE}")
-        module = importlib.import_module("datagen.generators.sv3d")
-        convert = getattr(module, "convert_sv3d_checkpoint", None)
-        if convert is None:
-            print("datagen convert-sv3d-weights: the converter is not in this build", file=sys.stderr)
-            return 2
-        out = convert(self.checkpoint, self.output_dir)
-        print(f"OK: {out or self.output_dir}")
-        print(f"next: datagen image-to-3d IMAGE --output-dir DIR --weights {self.output_dir}")
+        from datagen.generators.sv3d.convert import convert_sv3d_checkpoint
+
+        out = convert_sv3d_checkpoint(
+            self.checkpoint,
+            self.output_dir,
+            dtype=self.dtype,
+            unet_head_channels=self.unet_head_channels,
+            clip_head_width=self.clip_head_width,
+            overwrite=self.overwrite,
+        )
+        print(f"OK: {out}")
+        print(f"next: datagen image-to-3d IMAGE --output-dir DIR --weights {out}")
         return 0
 
 

@@ -10,19 +10,19 @@ Layout written (``unet/`` with :class:`~datagen.generators.sv3d.unet.SV3DUNet`'s
 
 Architecture numbers are read from the tensors' shapes; the two that shapes cannot give are parameters
 (attention head widths: 64 channels per UNet head, 80 per ViT-H-14 head). The directory is written under a temporary
-name next to ``output_dir`` and renamed into place, so a failed conversion leaves nothing behind.
+name next to ``output_dir`` and renamed into place, so a failed conversion leaves nothing behind (with ``overwrite``,
+an earlier conversion stays in place until the new one is complete).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from datagen.user_errors import UserError
+from splatcore.atomic import atomic_directory
 
 if TYPE_CHECKING:
     import torch
@@ -272,6 +272,25 @@ def _assign_strict(model: torch.nn.Module, state: dict[str, torch.Tensor], part:
         )
 
 
+def check_output_dir(output_dir: Path, overwrite: bool) -> None:
+    """Refuse a non-empty ``output_dir`` unless ``overwrite`` and it is an earlier conversion (holds ``sv3d.json``).
+
+    Raises:
+        UserError: naming the directory and the way out.
+    """
+    if output_dir.exists() and not output_dir.is_dir():
+        raise UserError(f"{output_dir}: exists and is not a directory; choose another output directory")
+    if not output_dir.is_dir() or not any(output_dir.iterdir()):
+        return
+    if not overwrite:
+        raise UserError(f"{output_dir}: exists and is not empty; choose another output directory or pass --overwrite")
+    if not (output_dir / MARKER).is_file():
+        raise UserError(
+            f"{output_dir}: exists and holds no {MARKER}, so it is not an earlier conversion; --overwrite replaces only "
+            "those: choose another output directory"
+        )
+
+
 def convert_sv3d_checkpoint(
     checkpoint: Path,
     output_dir: Path,
@@ -279,6 +298,7 @@ def convert_sv3d_checkpoint(
     dtype: Optional[torch.dtype | str] = None,
     unet_head_channels: int = 64,
     clip_head_width: int = 80,
+    overwrite: bool = False,
 ) -> Path:
     """Convert ``sv3d_p.safetensors`` into a diffusers-format directory (see the module docstring); returns it.
 
@@ -288,9 +308,12 @@ def convert_sv3d_checkpoint(
         dtype: cast floating-point tensors (``torch.float16`` or ``"float16"`` halves the size); None keeps the file's.
         unet_head_channels: channels per UNet attention head (sv3d_p: 64).
         clip_head_width: channels per image-encoder attention head (OpenCLIP ViT-H-14: 80).
+        overwrite: replace an existing converted directory (one holding ``sv3d.json``) as a whole, once the new one
+            is complete; any other non-empty directory is still refused.
 
     Raises:
-        UserError: missing checkpoint, a non-empty output directory, or tensors that are not SV3D's.
+        UserError: missing checkpoint, a non-empty output directory (without ``overwrite``, or not an earlier
+            conversion), or tensors that are not SV3D's.
     """
     import torch
     from safetensors.torch import load_file
@@ -306,8 +329,7 @@ def convert_sv3d_checkpoint(
             f"{checkpoint}: no such checkpoint; download sv3d_p.safetensors from "
             "https://huggingface.co/stabilityai/sv3d (gated: accept the licence there)"
         )
-    if output_dir.exists() and any(output_dir.iterdir()):
-        raise UserError(f"{output_dir}: exists and is not empty; choose a new output directory or remove it")
+    check_output_dir(output_dir, overwrite)
     state = load_file(str(checkpoint))
     if dtype is not None:
         state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}
@@ -316,18 +338,10 @@ def convert_sv3d_checkpoint(
     except UserError as error:
         raise UserError(f"{checkpoint}: {error}") from None
 
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=output_dir.parent))
-    try:
+    with atomic_directory(output_dir, replace=overwrite) as staging:
         for name, model in models.items():
             model.save_pretrained(staging / name, safe_serialization=True)
         (staging / MARKER).write_text(
             json.dumps({"model": "sv3d_p", "source": checkpoint.name, "dtype": str(dtype or "as stored")}, indent=2)
         )
-        if output_dir.exists():
-            output_dir.rmdir()
-        staging.rename(output_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return output_dir

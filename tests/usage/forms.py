@@ -54,8 +54,9 @@ RUN_ELSEWHERE: Dict[str, str] = {
     "e4d-export --load-config {config} --output-dir {out} --up y": "tests/efficient4d_ns/test_end_to_end.py",
     "splat-web --load-config {config} --output-dir {out}": "tests/splatweb/test_end_to_end.py",
     "make test": "Makefile",  # the command that runs this suite
-    # stage 1 with the FakeGenerator in place of SV3D / SyncDreamer-T (the real ones need weights)
-    "datagen image-to-3d {image} --output-dir {out} --weights {weights}": "tests/datagen/test_generate_cli.py",
+    # stage 1: SV3D with tiny random networks; SyncDreamer-T replaced by the FakeGenerator (the real ones need weights)
+    "datagen image-to-3d {image} --output-dir {out} --weights {weights}": "tests/generators/test_sv3d_command.py",
+    "datagen convert-sv3d-weights {checkpoint} {out}": "tests/generators/test_sv3d_command.py",
     "datagen video-to-4d {video} --output-dir {out} --checkpoint {ckpt} --clip-weights {clip}": (
         "tests/datagen/test_generate_cli.py"
     ),
@@ -91,9 +92,6 @@ NOT_RUN: Dict[str, str] = {
     ),
     "datagen convert matrix --input {matrix} --output-dir {out}": (
         "the matrix converter is tested in-process (tests/datagen/test_convert.py)"
-    ),
-    "datagen convert-sv3d-weights {checkpoint} {out}": (
-        "needs Stability's SV3D checkpoint; its missing-file message is tested in tests/datagen/test_generate_cli.py"
     ),
 }
 

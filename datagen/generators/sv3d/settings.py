@@ -16,9 +16,9 @@ class SV3DSettings:
     """SV3D sampling settings; defaults are the reference ones (21 frames, 50 Euler EDM steps, 576 px) plus PAG."""
 
     weights: str
-    """A diffusers-format directory (see ``datagen convert-sv3d-weights``), a hub id, or ``tiny-random``."""
+    """A diffusers-format directory (see `datagen convert-sv3d-weights`), a hub id, or `tiny-random`."""
     device: str = "auto"
-    """``auto`` (CUDA when present, else CPU), ``cpu``, ``cuda``, ``cuda:1``, ..."""
+    """`auto` (CUDA when present, else CPU), `cpu`, `cuda`, `cuda:1`, ..."""
     steps: int = 50
     """Euler EDM sampling steps (SV3D's reference: 50)."""
     frames_per_orbit: int = 21
@@ -43,7 +43,7 @@ class SV3DSettings:
     pag_scale: float = 3.0
     """Perturbed-attention guidance strength (0 = off: the plain SV3D sampler)."""
     pag_layers: str = "mid_block"
-    """Regular expression selecting the UNet's spatial self-attentions to perturb (module names, ``re.search``)."""
+    """Regular expression selecting the UNet's spatial self-attentions to perturb (module names, `re.search`)."""
 
 
 def load_sv3d_generator(settings: SV3DSettings) -> MultiViewGenerator:

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from datagen.user_errors import UserError
-from splatcore.atomic import atomic_directory
 
 if TYPE_CHECKING:
     import torch
@@ -317,6 +316,8 @@ def convert_sv3d_checkpoint(
     """
     import torch
     from safetensors.torch import load_file
+
+    from splatcore.atomic import atomic_directory  # the splatcore package imports torch: not at module level
 
     checkpoint, output_dir = Path(checkpoint), Path(output_dir)
     if isinstance(dtype, str):

@@ -58,6 +58,8 @@ def test_image_to_3d_with_tiny_random_networks(tmp_path, capsys):
         [v.azimuth_deg for v in expected], [v.elevation_deg for v in expected], [v.radius for v in expected]
     )
     np.testing.assert_allclose(poses, reference, atol=1e-6)
+    recorded = np.array([(f["azimuth_deg"], f["elevation_deg"]) for f in frames])
+    np.testing.assert_allclose(recorded, [(v.azimuth_deg, v.elevation_deg) for v in expected], atol=1e-9)
     assert meta["fl_x"] == pytest.approx(intrinsics_from_fov(SV3D_FOV_DEG, 64, 64).fl_x)
 
     framed = np.asarray(Image.open(out / "input" / "input.png"))
@@ -70,6 +72,8 @@ def test_image_to_3d_with_tiny_random_networks(tmp_path, capsys):
         opaque = rgba[..., 3] == 255
         assert opaque.mean() > 0.2 and (rgba[..., 3] == 0).mean() > 0.2  # object kept, white keyed out
         np.testing.assert_array_equal(rgba[..., :3][opaque], framed[opaque])
+    for frame in frames:
+        assert Image.open(out / frame["file_path"]).mode == "RGBA", frame["file_path"]
     other = np.asarray(Image.open(out / frames[0]["file_path"]))
     assert other.shape == (64, 64, 4) and not np.array_equal(other[..., :3], framed)  # generated, not copied
 

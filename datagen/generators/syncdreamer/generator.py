@@ -13,7 +13,8 @@ from torch import Tensor
 
 from datagen.cameras import SYNCDREAMER_FOV_DEG, syncdreamer_views
 from datagen.generators.base import GeneratedFrames, GeneratedView, MultiViewGenerator
-from datagen.generators.syncdreamer.loading import Networks, check_files, released_networks, tiny_random_networks
+from datagen.generators.syncdreamer.files import check_files
+from datagen.generators.syncdreamer.loading import Networks, released_networks, tiny_random_networks
 from datagen.generators.syncdreamer.model import LATENT_SCALE
 from datagen.generators.syncdreamer.sampler import SamplingOptions, check_steps, sample_latents
 from datagen.generators.syncdreamer.settings import TINY_RANDOM, SyncDreamerSettings

@@ -188,8 +188,7 @@ class VideoTo4D:
     seed: int = SYNCDREAMER_SEED
     """Random seed of the sampling."""
     passes: int = 2
-    """Midpoint interpolation passes after generation: 2 gives 4K-3 timestamps (Efficient4D), 1 gives 2K-1, 0
-    keeps the K generated ones."""
+    """Midpoint interpolation passes: 2 gives 4K-3 timestamps (Efficient4D), 1 gives 2K-1, 0 keeps the K."""
     overwrite: bool = False
     """Replace an existing dataset at --output-dir."""
 

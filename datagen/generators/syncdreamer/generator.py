@@ -34,18 +34,22 @@ def resolve_device(name: str) -> torch.device:
 def sampling_options(settings: SyncDreamerSettings) -> SamplingOptions:
     """The sampler's options from the settings (checked: guidance, scales, steps, batch sizes)."""
     if settings.guidance not in ("decomposed", "cfg"):
-        raise UserError(f"guidance={settings.guidance!r}: use 'decomposed' or 'cfg'")
+        raise UserError(f"--guidance {settings.guidance}: use decomposed or cfg")
     scales = (
         tuple(float(s) for s in settings.cfg_scales) if settings.guidance == "decomposed" else (settings.cfg_scale,)
     )
     if len(scales) != (2 if settings.guidance == "decomposed" else 1):
-        raise UserError(f"cfg_scales={settings.cfg_scales}: decomposed guidance takes two scales (image, volume)")
+        scales_given = " ".join(str(s) for s in settings.cfg_scales)
+        raise UserError(f"--cfg-scales {scales_given}: decomposed guidance takes two scales (image, volume)")
     try:
         check_steps(settings.steps)
     except ValueError as error:
         raise UserError(f"--steps: {error}") from None
     if settings.frames_per_batch < 1 or not 1 <= settings.views_per_batch <= 16:
-        raise UserError("frames_per_batch must be >= 1 and views_per_batch in 1..16")
+        raise UserError(
+            f"--frames-per-batch {settings.frames_per_batch} --views-per-batch {settings.views_per_batch}:"
+            " give at least 1 frame and 1 to 16 views"
+        )
     return SamplingOptions(
         steps=settings.steps,
         eta=settings.eta,

@@ -102,7 +102,9 @@ def video_to_4d_dataset(
     staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.generated-", dir=output_dir.parent))
     try:
         raw = write_matrix_dataset(generated, staging / "matrix")
-        out = interpolate_dataset(raw, output_dir, passes, overwrite=overwrite, extra_files=inputs)
+        out = interpolate_dataset(
+            raw, output_dir, passes, overwrite=overwrite, extra_files=inputs, source="generated (not kept)"
+        )
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return check_dataset(out)

@@ -59,7 +59,8 @@ def test_clip_to_dataset_with_tiny_random_syncdreamer(tmp_path, capsys):
     assert (record["guidance"], record["guidance_scales"], record["cyclic"]) == ("decomposed", [2.0, 1.0], False)
     assert record["smoothing"].startswith("paper") and "noise" in record["note"]
     assert record["input"]["source_frames"] == [0, 2, 4]
-    assert (record["interpolation"]["passes"], record["interpolation"]["times"]) == (2, 9)
+    interpolation = record["interpolation"]
+    assert (interpolation["passes"], interpolation["times"], interpolation["source"]) == (2, 9, "generated (not kept)")
     # the framed inputs the generator saw: source frames 0, 2, 4, the disc moving right
     centres = [disc_centre_x(out / "input" / f"frame_{k:03d}.png") for k in range(3)]
     assert centres[0] < centres[1] < centres[2]

@@ -27,7 +27,8 @@ from datagen.clip_input import clip_frames, frames_on_white
 from datagen.dataset import DatasetError, encode_png
 from datagen.generators.base import GeneratedFrames
 from datagen.generators.sv3d.settings import SV3DSettings, load_sv3d_generator
-from datagen.generators.syncdreamer.settings import SyncDreamerSettings, load_syncdreamer_t_generator
+from datagen.generators.syncdreamer.files import check_files
+from datagen.generators.syncdreamer.settings import TINY_RANDOM, SyncDreamerSettings, load_syncdreamer_t_generator
 from datagen.interpolate_dataset import densified_count, interpolate_dataset
 from datagen.preprocess import SYNCDREAMER_FRACTION, AlphaMode, frame_object, load_rgba, on_white
 from datagen.svd_clip import SVDSettings
@@ -99,7 +100,9 @@ def video_to_4d_dataset(
     staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.generated-", dir=output_dir.parent))
     try:
         raw = write_matrix_dataset(generated, staging / "matrix")
-        out = interpolate_dataset(raw, output_dir, passes, overwrite=overwrite, extra_files=inputs)
+        out = interpolate_dataset(
+            raw, output_dir, passes, overwrite=overwrite, extra_files=inputs, source="generated (not kept)"
+        )
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return check_dataset(out)
@@ -111,19 +114,11 @@ def mark_input_column(frames: GeneratedFrames) -> None:
         view.extra.setdefault("input_view", bool(np.isclose(view.azimuth_deg % 360.0, 0.0)))
 
 
-WEIGHT_FIELDS = ("checkpoint", "clip_weights")
-"""SyncDreamer settings naming files, checked before any generation starts (a clip or a matrix takes long)."""
-
-
 def check_weight_files(settings: SyncDreamerSettings) -> None:
-    """Raise a :class:`UserError` for a weights file named in ``settings`` that does not exist (``tiny-random`` and
-    empty values are left to the generator's loader)."""
-    for name in WEIGHT_FIELDS:
-        value = getattr(settings, name, "")
-        if value and value != "tiny-random" and not Path(value).expanduser().exists():
-            raise UserError(
-                f"--{name.replace('_', '-')} {value}: no such file; docs/syncdreamer.md says where to get it"
-            )
+    """Raise one :class:`UserError` naming every missing weights file and its option before any generation starts
+    (a clip or a matrix takes long); ``tiny-random`` needs none."""
+    if settings.checkpoint != TINY_RANDOM:
+        check_files(settings.checkpoint, settings.clip_weights)
 
 
 def check_output(output_dir: Path, overwrite: bool) -> None:
@@ -193,8 +188,7 @@ class VideoTo4D:
     seed: int = SYNCDREAMER_SEED
     """Random seed of the sampling."""
     passes: int = 2
-    """Midpoint interpolation passes after generation: 2 gives 4K-3 timestamps (Efficient4D), 1 gives 2K-1, 0
-    keeps the K generated ones."""
+    """Midpoint interpolation passes: 2 gives 4K-3 timestamps (Efficient4D), 1 gives 2K-1, 0 keeps the K."""
     overwrite: bool = False
     """Replace an existing dataset at --output-dir."""
 

@@ -83,6 +83,7 @@ def interpolate_dataset(
     interpolator: Interpolator | None = None,
     overwrite=False,
     extra_files: dict[str, bytes] | None = None,
+    source: str | None = None,
 ) -> Path:
     """Write a copy of a 4D dataset with ``densified_count(K, passes)`` timestamps (see the module docstring).
 
@@ -93,6 +94,7 @@ def interpolate_dataset(
         interpolator: midpoint method (default: DIS optical flow).
         overwrite: replace an existing dataset at ``output_dir``.
         extra_files: further files for the new dataset by relative path (e.g. ``input/frame_00.png``).
+        source: what the record names as the source (default: ``data_dir``; say so when it is a temporary one).
     """
     data_dir, output_dir = Path(data_dir), Path(output_dir)
     if output_dir.resolve() == data_dir.resolve():
@@ -143,7 +145,7 @@ def interpolate_dataset(
             "passes": passes,
             "source_times": len(times),
             "times": densified_count(len(times), passes),
-            "source": str(data_dir),
+            "source": str(data_dir) if source is None else source,
         },
     }
     return write_dataset(

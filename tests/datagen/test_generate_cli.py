@@ -4,7 +4,11 @@ validate, with the right number of times, the framed inputs kept, and clear mess
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +18,8 @@ import datagen.generate_cli as generate_cli
 from datagen.cli import main
 from datagen.generators import FakeGenerator
 from datagen.validate import validate_dataset
+
+REPO = Path(__file__).parents[2]
 
 
 @pytest.fixture
@@ -159,5 +165,36 @@ def test_every_generator_setting_is_an_unprefixed_option(command, settings, caps
 def test_missing_syncdreamer_checkpoint_stops_before_generation(tmp_path, fake_generators, capsys):
     args = ["video-to-4d", str(clip_folder(tmp_path)), "--output-dir", str(tmp_path / "o"), "--frames", "4"]
     assert main([*args, "--checkpoint", str(tmp_path / "syncdreamer-pretrain.ckpt")]) == 1
-    assert "syncdreamer-pretrain.ckpt: no such file" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"SyncDreamer checkpoint not found: {tmp_path / 'syncdreamer-pretrain.ckpt'}" in err
+    assert "CLIP weights not found: (none given)" in err and "--clip-weights" in err
     assert "syncdreamer" not in fake_generators
+
+
+def test_missing_weight_files_from_the_installed_command(tmp_path):
+    """The real console script, nothing replaced: one message naming both files and their options, no traceback,
+    exit 1, and nothing written where the dataset would go."""
+    from splatcore.video import write_video
+
+    clip = tmp_path / "clip.mp4"
+    frames = [np.full((32, 32, 3), 255, np.uint8) for _ in range(16)]
+    for i, frame in enumerate(frames):
+        frame[8:24, i : i + 10] = (200, 40, 40)
+    write_video(clip, frames, fps=8)
+    out, ckpt, clip_weights = tmp_path / "X", tmp_path / "missing.ckpt", tmp_path / "missing.pt"
+    args = ["video-to-4d", clip, "--output-dir", out, "--checkpoint", ckpt, "--clip-weights", clip_weights]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.run(
+        [str(Path(sys.executable).parent / "datagen"), *map(str, args)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert run.returncode == 1 and run.stdout == ""
+    lines = run.stderr.splitlines()
+    assert lines[0].startswith(f"datagen: error: SyncDreamer checkpoint not found: {ckpt}; download")
+    assert len(lines) == 2 and f"CLIP weights not found: {clip_weights}" in lines[1]
+    assert "--checkpoint" in lines[0] and "--clip-weights" in lines[1] and "Traceback" not in run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]

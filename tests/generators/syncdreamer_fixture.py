@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from functools import lru_cache
 from pathlib import Path
 
 import torch
 from diffusers import AutoencoderKL
-from safetensors import safe_open
-from safetensors.torch import load_file
+from safetensors.torch import load
 
 from datagen.generators.syncdreamer.clip_image import ClipImageEmbedder, vision_config_from_openai
 from datagen.generators.syncdreamer.loading import Networks, vae_config
 from datagen.generators.syncdreamer.model import SyncDreamerConfig, SyncDreamerModel
 from datagen.generators.syncdreamer.weights import CLIP_PREFIX, MappedWeights, map_syncdreamer_state
 
-FIXTURE = Path(__file__).parents[1] / "fixtures" / "syncdreamer" / "tiny_parity.safetensors"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "syncdreamer" / "tiny_parity.safetensors.gz"
 
 
 @lru_cache(maxsize=1)
 def fixture() -> tuple[dict[str, torch.Tensor], dict]:
-    """(tensors, config); parameters stored in half precision are float16-exact and returned as float32."""
-    tensors = {k: (v.float() if v.dtype == torch.float16 else v) for k, v in load_file(str(FIXTURE)).items()}
-    with safe_open(str(FIXTURE), "pt") as f:
-        config = json.loads(f.metadata()["config"])
+    """(tensors, config); the parameters, stored as float8 (the values were drawn float8-exact), as float32."""
+    data = gzip.decompress(FIXTURE.read_bytes())
+    tensors = {k: (v.float() if v.dtype == torch.float8_e4m3fn else v) for k, v in load(data).items()}
+    header_size = int.from_bytes(data[:8], "little")  # safetensors: u64 header size, then the JSON header
+    config = json.loads(json.loads(data[8 : 8 + header_size])["__metadata__"]["config"])
     return tensors, config
 
 

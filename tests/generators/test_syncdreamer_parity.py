@@ -2,6 +2,7 @@
 tests/fixtures/syncdreamer/regenerate.py) mapped onto this package's modules, outputs compared in float32."""
 
 import dataclasses
+import typing
 
 import pytest
 import torch
@@ -145,5 +146,8 @@ def test_fixed_seed_sampling_run(nets, ref, cfg, eta):
 
 
 def test_settings_are_plain_types():
+    hints = typing.get_type_hints(SyncDreamerSettings)
     for f in dataclasses.fields(SyncDreamerSettings):
-        assert f.type in ("str", "int", "float", "bool", "tuple[float, ...]"), f.name
+        kind = hints[f.name]
+        choice = typing.get_origin(kind) is typing.Literal and all(isinstance(a, str) for a in typing.get_args(kind))
+        assert choice or kind in (str, int, float, bool, tuple[float, ...]), f.name

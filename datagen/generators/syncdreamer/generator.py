@@ -13,7 +13,8 @@ from torch import Tensor
 
 from datagen.cameras import SYNCDREAMER_FOV_DEG, syncdreamer_views
 from datagen.generators.base import GeneratedFrames, GeneratedView, MultiViewGenerator
-from datagen.generators.syncdreamer.loading import Networks, check_files, released_networks, tiny_random_networks
+from datagen.generators.syncdreamer.files import check_files
+from datagen.generators.syncdreamer.loading import Networks, released_networks, tiny_random_networks
 from datagen.generators.syncdreamer.model import LATENT_SCALE
 from datagen.generators.syncdreamer.sampler import SamplingOptions, check_steps, sample_latents
 from datagen.generators.syncdreamer.settings import TINY_RANDOM, SyncDreamerSettings
@@ -33,18 +34,22 @@ def resolve_device(name: str) -> torch.device:
 def sampling_options(settings: SyncDreamerSettings) -> SamplingOptions:
     """The sampler's options from the settings (checked: guidance, scales, steps, batch sizes)."""
     if settings.guidance not in ("decomposed", "cfg"):
-        raise UserError(f"guidance={settings.guidance!r}: use 'decomposed' or 'cfg'")
+        raise UserError(f"--guidance {settings.guidance}: use decomposed or cfg")
     scales = (
         tuple(float(s) for s in settings.cfg_scales) if settings.guidance == "decomposed" else (settings.cfg_scale,)
     )
     if len(scales) != (2 if settings.guidance == "decomposed" else 1):
-        raise UserError(f"cfg_scales={settings.cfg_scales}: decomposed guidance takes two scales (image, volume)")
+        scales_given = " ".join(str(s) for s in settings.cfg_scales)
+        raise UserError(f"--cfg-scales {scales_given}: decomposed guidance takes two scales (image, volume)")
     try:
         check_steps(settings.steps)
     except ValueError as error:
         raise UserError(f"--steps: {error}") from None
     if settings.frames_per_batch < 1 or not 1 <= settings.views_per_batch <= 16:
-        raise UserError("frames_per_batch must be >= 1 and views_per_batch in 1..16")
+        raise UserError(
+            f"--frames-per-batch {settings.frames_per_batch} --views-per-batch {settings.views_per_batch}:"
+            " give at least 1 frame and 1 to 16 views"
+        )
     return SamplingOptions(
         steps=settings.steps,
         eta=settings.eta,

@@ -19,13 +19,7 @@ from datagen.generators.syncdreamer.clip_image import (
     vision_config_from_openai,
 )
 from datagen.generators.syncdreamer.model import SyncDreamerConfig, SyncDreamerModel
-from datagen.generators.syncdreamer.weights import (
-    CHECKPOINT_URL,
-    CLIP_URL,
-    load_checkpoint_state,
-    load_openai_clip_state,
-    map_syncdreamer_state,
-)
+from datagen.generators.syncdreamer.weights import load_checkpoint_state, load_openai_clip_state, map_syncdreamer_state
 from datagen.user_errors import UserError
 
 LOG = logging.getLogger(__name__)
@@ -68,24 +62,6 @@ class Networks:
     vae: Any
     """diffusers ``AutoencoderKL`` (typed loosely: diffusers' lazy modules defeat mypy)."""
     clip: ClipImageEmbedder
-
-
-def check_files(checkpoint: str, clip_weights: str) -> tuple[Path, Path]:
-    """Both files exist, or one ``UserError`` naming each missing file, where to get it and its option."""
-    problems = []
-    if not checkpoint or not Path(checkpoint).is_file():
-        problems.append(
-            f"SyncDreamer checkpoint not found: {checkpoint or '(none given)'}; download syncdreamer-pretrain.ckpt"
-            f" (SyncDreamer README: {CHECKPOINT_URL}) and pass it with --checkpoint"
-        )
-    if not clip_weights or not Path(clip_weights).is_file():
-        problems.append(
-            f"CLIP weights not found: {clip_weights or '(none given)'}; download OpenAI's ViT-L-14.pt ({CLIP_URL},"
-            f" also in SyncDreamer's checkpoint folder: {CHECKPOINT_URL}) and pass it with --clip-weights"
-        )
-    if problems:
-        raise UserError("\n".join(problems))
-    return Path(checkpoint), Path(clip_weights)
 
 
 def _randomise(module: nn.Module, seed: int) -> None:

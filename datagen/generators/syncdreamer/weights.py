@@ -42,14 +42,6 @@ IGNORED = (
 )
 """Buffers of the released model that are recomputed here (schedule, cameras)."""
 
-CHECKPOINT_URL = "https://drive.google.com/file/d/1ypyD5WXxAnsWjnHgAfOAGolV0Zd9kpam/view?usp=sharing"
-"""Where SyncDreamer's README points for its checkpoints (syncdreamer-pretrain.ckpt and ViT-L-14)."""
-CLIP_URL = (
-    "https://openaipublic.azureedge.net/clip/models/"
-    "b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836/ViT-L-14.pt"
-)
-"""OpenAI's ViT-L/14 file (the URL the ``clip`` package downloads ``ViT-L/14`` from)."""
-
 
 @dataclass
 class MappedWeights:

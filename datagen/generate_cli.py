@@ -26,6 +26,7 @@ from datagen.assemble import write_matrix_dataset, write_orbit_dataset
 from datagen.clip_input import clip_frames, frames_on_white
 from datagen.dataset import DatasetError, encode_png
 from datagen.generators.base import GeneratedFrames
+from datagen.generators.preview import PREVIEW_FILE, generated_contact_sheet
 from datagen.generators.sv3d.settings import SV3DSettings, load_sv3d_generator
 from datagen.generators.syncdreamer.files import check_files
 from datagen.generators.syncdreamer.settings import TINY_RANDOM, SyncDreamerSettings, load_syncdreamer_t_generator
@@ -61,7 +62,8 @@ def image_to_3d_dataset(
     generator = load_sv3d_generator(settings)  # the one call site tests replace
     frames = generator.generate(framed, seed=seed)
     frames.record.setdefault("input", {"image": str(image), "alpha": alpha, "frame_ratio": frame_ratio})
-    out = write_orbit_dataset(frames, output_dir, overwrite=overwrite, extra_files={INPUT_IMAGE: encode_png(framed)})
+    extra_files = {INPUT_IMAGE: encode_png(framed), PREVIEW_FILE: encode_png(generated_contact_sheet(frames))}
+    out = write_orbit_dataset(frames, output_dir, overwrite=overwrite, extra_files=extra_files)
     return check_dataset(out)
 
 
@@ -92,6 +94,7 @@ def video_to_4d_dataset(
     mark_input_column(generated)
     generated.record.setdefault("input", {"video": str(video), "alpha": alpha, "source_frames": indices})
     inputs = {f"input/frame_{k:03d}.png": encode_png(f) for k, f in enumerate(on_white_frames)}
+    inputs[PREVIEW_FILE] = encode_png(generated_contact_sheet(generated))  # the K generated times, before interpolation
     inputs.update(extra_files or {})
     if passes == 0:
         return check_dataset(write_matrix_dataset(generated, output_dir, overwrite=overwrite, extra_files=inputs))
@@ -139,6 +142,8 @@ def check_dataset(data_dir: Path) -> Path:
 def report(data_dir: Path, method: str) -> None:
     """The summary printed after a dataset is made, with the next command."""
     print(f"OK: {summarize_dataset(data_dir)} ({data_dir})")
+    if (Path(data_dir) / PREVIEW_FILE).is_file():
+        print(f"  generated views: {Path(data_dir) / PREVIEW_FILE}")
     print(f"next: ns-train {method} --data {data_dir}")
 
 

@@ -24,6 +24,7 @@ from typing import Annotated, Literal, Optional
 import tyro
 
 from datagen import generate_cli
+from datagen.generators.preview import PREVIEW_FILE
 from datagen.generators.sv3d.settings import SV3DSettings
 from datagen.generators.syncdreamer.settings import SyncDreamerSettings
 from datagen.options import check_options
@@ -136,7 +137,7 @@ class ImageToAsset:
             generate_cli.image_to_3d_dataset(
                 self.image, data, self.sv3d, self.alpha, self.frame_ratio, self.seed, overwrite=True
             )
-            return {"dataset": data}
+            return {"dataset": data, "generated_views": data / PREVIEW_FILE}
 
         def make_export() -> dict[str, Path]:
             shutil.rmtree(export, ignore_errors=True)  # one set: nothing left from an earlier export
@@ -217,7 +218,7 @@ class VideoToAsset:
                 self.passes,
                 overwrite=True,
             )
-            return {"dataset": data}
+            return {"dataset": data, "generated_views": data / PREVIEW_FILE}
 
         def make_export() -> dict[str, Path]:
             run_tool(

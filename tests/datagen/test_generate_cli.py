@@ -71,7 +71,10 @@ def test_image_to_3d_writes_a_valid_dataset(tmp_path, fake_generators, capsys):
     assert framed.shape == (32, 32, 3) and (framed[0, 0] == 255).all()
     rows = np.nonzero((framed != 255).any(axis=(1, 2)))[0]
     assert np.ptp(rows) + 1 == 16  # the 30 px tall object at half of 32 px
+    sheet = np.asarray(Image.open(out / "preview" / "contact_sheet.png"))
+    assert sheet.shape[0] > 3 * 16 and sheet.shape[1] > 21 * 16  # three orbits of 21 views
     printed = capsys.readouterr().out
+    assert str(out / "preview" / "contact_sheet.png") in printed
     assert "63 frames" in printed and f"ns-train rigi-splat --data {out}" in printed
 
 
@@ -90,6 +93,8 @@ def test_video_to_4d_times(tmp_path, fake_generators, passes, times):
     assert len(inputs) == times and all(f["view"] == 0 for f in inputs)
     assert meta["generator"]["input"]["source_frames"] == [0, 2, 4, 6]
     assert sorted(p.name for p in (out / "input").iterdir()) == [f"frame_{k:03d}.png" for k in range(4)]
+    sheet = np.asarray(Image.open(out / "preview" / "contact_sheet.png"))
+    assert sheet.shape[0] > 4 * 16 and sheet.shape[1] > 16 * 16  # the 4 generated times x 16 views
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
     assert leftovers == []
 

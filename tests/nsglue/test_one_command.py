@@ -44,7 +44,14 @@ def test_image_to_asset(tmp_path, fakes, capsys):
     outputs = summary["outputs"]
     assert validate_dataset(out / outputs["dataset.dataset"]) == []
     assert read_splat_ply(out / outputs["export.ply"]).means.shape[1] == 3
-    for key in ("export.splat", "export.mesh_glb", "export.mesh_obj", "export.turntable_mp4", "export.turntable_gif"):
+    for key in (
+        "dataset.generated_views",
+        "export.splat",
+        "export.mesh_glb",
+        "export.mesh_obj",
+        "export.turntable_mp4",
+        "export.turntable_gif",
+    ):
         assert (out / outputs[key]).stat().st_size > 0, key
     assert outputs["train.config"].endswith("rigi-splat-cpu/run/config.yml")
     printed = capsys.readouterr().out
@@ -76,3 +83,4 @@ def test_video_to_asset(tmp_path, fakes, capsys):
     times = json.loads((out / summary["outputs"]["export.times"]).read_text())
     assert len(times) == 3
     assert (out / summary["outputs"]["export.turntable_mp4"]).stat().st_size > 0
+    assert (out / summary["outputs"]["dataset.generated_views"]).stat().st_size > 0

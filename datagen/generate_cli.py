@@ -57,10 +57,11 @@ def image_to_3d_dataset(
 ) -> Path:
     """Picture -> SV3D orbits -> validated dataset at ``output_dir`` (see the module docstring)."""
     rgba = load_rgba(image, alpha)
-    framed = on_white(frame_object(rgba, settings.resolution, frame_ratio, "lanczos", str(image)))
+    framed_rgba = frame_object(rgba, settings.resolution, frame_ratio, "lanczos", str(image))
+    framed = on_white(framed_rgba)  # what SV3D is conditioned on
     check_output(output_dir, overwrite)
     generator = load_sv3d_generator(settings)  # the one call site tests replace
-    frames = generator.generate(framed, seed=seed)
+    frames = generator.generate(framed_rgba, seed=seed)  # RGBA: the input views keep the picture's own alpha
     frames.record.setdefault("input", {"image": str(image), "alpha": alpha, "frame_ratio": frame_ratio})
     extra_files = {INPUT_IMAGE: encode_png(framed), PREVIEW_FILE: encode_png(generated_contact_sheet(frames))}
     out = write_orbit_dataset(frames, output_dir, overwrite=overwrite, extra_files=extra_files)

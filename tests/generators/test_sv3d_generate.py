@@ -16,6 +16,7 @@ import torch
 from datagen.assemble import write_orbit_dataset
 from datagen.cameras import SV3D_FOV_DEG, sv3d_orbits
 from datagen.generators.sv3d import TINY_RANDOM, SV3DSettings, load_sv3d_generator
+from datagen.images import drop_alpha_on
 from datagen.user_errors import UserError
 from datagen.validate import validate_dataset
 
@@ -111,6 +112,22 @@ def test_same_seed_same_frames_and_a_valid_dataset(tiny_run, tmp_path):
     assert validate_dataset(out) == []
     meta = json.loads((out / "transforms.json").read_text())
     assert len(meta["frames"]) == 63 and meta["generator"]["name"] == "sv3d"
+
+
+def test_an_rgba_input_keeps_its_alpha_in_the_input_views_and_conditions_as_on_white():
+    size = 64
+    rgba = np.zeros((size, size, 4), dtype=np.uint8)
+    rgba[16:48, 16:48] = (200, 40, 30, 255)
+    rgba[0:16, 28:36] = (255, 255, 255, 255)  # an opaque white part touching the border: keying would drop it
+    on_white = drop_alpha_on(rgba)
+    settings = SV3DSettings(weights=TINY_RANDOM, device="cpu", steps=2, resolution=size, progress=False)
+    settings.amplitudes_deg = (0.0,)
+    generator = load_sv3d_generator(settings)
+    from_rgba, from_rgb = generator.generate(rgba, seed=5), generator.generate(on_white, seed=5)
+    for a, b in zip(from_rgba.views[:-1], from_rgb.views[:-1], strict=True):
+        np.testing.assert_array_equal(a.image, b.image)  # SV3D sees the same image on white
+    np.testing.assert_array_equal(from_rgba.views[-1].image, rgba)
+    assert (from_rgb.views[-1].image[0:16, 28:36, 3] == 0).all()  # keyed from white, the white part is lost
 
 
 @pytest.mark.cuda

@@ -20,7 +20,7 @@ from datagen.generators.sv3d.pag import pag_layer_names
 from datagen.generators.sv3d.sampler import Condition, sample
 from datagen.generators.sv3d.schedule import MAX_GUIDANCE, MIN_GUIDANCE, SIGMA_MAX, edm_sigmas, triangle_guidance
 from datagen.generators.sv3d.settings import SV3DSettings
-from datagen.images import key_background
+from datagen.images import drop_alpha_on, key_background
 
 
 @contextmanager
@@ -109,13 +109,18 @@ class SV3DGenerator(MultiViewGenerator):
         with torch.no_grad(), placed(self.components.vae, self.device, self.settings.cpu_offload) as vae:
             return decode(vae, latents, self.settings.decode_chunk_size)
 
-    def generate(self, inputs: UInt8[np.ndarray, "S S 3"], *, seed: int) -> GeneratedFrames:
-        """Generate every orbit from one framed ``[S, S, 3]`` uint8 image on white (``S`` = the resolution).
+    def generate(self, inputs: UInt8[np.ndarray, "S S C"], *, seed: int) -> GeneratedFrames:
+        """Generate every orbit from one framed ``[S, S, 3]`` uint8 image on white, or ``[S, S, 4]`` RGBA (``S`` = the
+        resolution). SV3D is conditioned on the image on white; the input view of each orbit is the input itself,
+        with its own alpha when it has one (keying the white back out would also remove white parts of the object
+        that touch the border), else keyed from white like the generated frames.
 
         Random draws, from one CPU generator seeded with ``seed``: the conditioning noise, then each orbit's initial
         latent in turn (so orbit 0 uses the draws of Stability's sampling script for that seed).
         """
-        image = self._checked(inputs)
+        framed = self._checked(inputs)
+        image = drop_alpha_on(framed)  # RGB stays as it is
+        input_rgba = framed if framed.shape[-1] == 4 else key_background(framed)
         settings = self.settings
         generator = torch.Generator().manual_seed(int(seed))
         tensor = image_to_tensor(image)
@@ -136,11 +141,12 @@ class SV3DGenerator(MultiViewGenerator):
             pixels = to_uint8(self.decode(latents))
             for frame, rgb in zip(orbit, pixels, strict=True):
                 is_input = abs(math.sin(frame.azimuth_rad / 2.0)) < 1e-9
-                rgb = image if is_input else rgb  # the reference script shows the input as the input view
+                # The reference script shows the input as the input view.
+                rgba = input_rgba if is_input else key_background(rgb)
                 view = frame.view
                 views.append(
                     GeneratedView(
-                        key_background(rgb),
+                        rgba,
                         view.azimuth_deg,
                         view.elevation_deg,
                         view.radius,
@@ -174,13 +180,13 @@ class SV3DGenerator(MultiViewGenerator):
             "handedness": "counter-clockwise seen from +z" if SV3D_AZIMUTH_SIGN > 0 else "clockwise seen from +z",
         }
 
-    def _checked(self, image) -> UInt8[np.ndarray, "S S 3"]:
+    def _checked(self, image) -> UInt8[np.ndarray, "S S C"]:
         size = self.settings.resolution
         array = np.asarray(image)
-        if array.dtype != np.uint8 or array.shape != (size, size, 3):
+        if array.dtype != np.uint8 or array.shape not in ((size, size, 3), (size, size, 4)):
             raise ValueError(
                 f"SV3D input: got {array.dtype} {array.shape}, expected a framed uint8 image of shape "
-                f"({size}, {size}, 3) on white (resolution={size})"
+                f"({size}, {size}, 3) on white or ({size}, {size}, 4) RGBA (resolution={size})"
             )
         factor = self.components.latent_factor
         if size % factor:

@@ -93,6 +93,11 @@ def clip_frames(
     if count < MIN_FRAMES:
         raise UserError(f"--frames {count}: a moving asset needs at least {MIN_FRAMES} frames")
     frames, names = read_clip(path)
+    if len(frames) < MIN_FRAMES:
+        raise UserError(
+            f"{path}: {len(frames)} frame, not a clip; give a video or a folder of frames, or make a clip from one "
+            "picture with `datagen image-to-4d`"
+        )
     if len(frames) < count:
         raise UserError(
             f"{path}: {len(frames)} frame(s), fewer than --frames {count}; pass --frames {max(len(frames), 2)} "

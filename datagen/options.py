@@ -37,6 +37,15 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "supersample": (lambda v: v >= 1, "must be at least 1 (1: off)"),
     "max_test_frames": (_optional(lambda v: v >= 0), "must be 0 or more"),
     "output_dir": (lambda v: Path(v).is_dir() or not Path(v).exists(), "is an existing file; pass a directory path"),
+    # The diffusion generators' settings.
+    "steps": (lambda v: v >= 1, "must be at least 1 sampling step"),
+    "frames_per_orbit": (lambda v: v >= 2, "must be at least 2 (SV3D was trained on 21)"),
+    "amplitudes_deg": (lambda v: len(v) >= 1, "give at least one orbit's elevation amplitude, e.g. 0 -20 40"),
+    "decode_chunk_size": (lambda v: v >= 1, "must be at least 1 frame"),
+    "pag_scale": (lambda v: v >= 0.0, "must be 0 (off) or more"),
+    "eta": (lambda v: v >= 0.0, "must be 0 (deterministic DDIM) or more (1: the released sampler)"),
+    "frames_per_batch": (lambda v: v >= 1, "must be at least 1 frame"),
+    "views_per_batch": (lambda v: 1 <= v <= 16, "must be 1 to 16 views"),
 }
 """Field name -> (accepts the value, what it must be)."""
 

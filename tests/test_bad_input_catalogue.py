@@ -287,6 +287,8 @@ def test_efficient4d_notes_a_single_time_and_refuses_no_time(tmp_path, capsys):
 
 CONVERT = ["convert", "frames", "--input", "{frames}", "--output-dir", "{tmp}/o"]
 BLENDER = ["convert", "blender", "--input", "{tmp}", "--output-dir", "{tmp}/b"]
+SV3D = ["image-to-3d", "{frames}/0.png", "--output-dir", "{tmp}/g", "--weights", "tiny-random"]
+SYNCDREAMER = ["video-to-4d", "{frames}", "--output-dir", "{tmp}/g", "--checkpoint", "tiny-random"]
 OPTION_CASES = {
     "convert-resolution-0": (CONVERT + ["--resolution", "0"], "--resolution 0: must be at least 4"),
     "convert-resolution-negative": (CONVERT + ["--resolution", "-5"], "--resolution -5"),
@@ -298,6 +300,14 @@ OPTION_CASES = {
     "synthetic-out-alias": (["synthetic", "--out", "{tmp}/file"], "--output-dir {tmp}/file: is an existing file"),
     "blender-max-test-negative": (BLENDER + ["--max-test-frames", "-1"], "--max-test-frames -1: must be 0 or more"),
     "blender-not-a-blender-folder": (BLENDER, "no transforms_train.json"),
+    "sv3d-steps-0": (SV3D + ["--steps", "0"], "--steps 0: must be at least 1"),
+    "sv3d-one-frame-orbit": (SV3D + ["--frames-per-orbit", "1"], "--frames-per-orbit 1: must be at least 2"),
+    "sv3d-no-orbits": (SV3D + ["--amplitudes-deg"], "--amplitudes-deg (): give at least one orbit"),
+    "sv3d-pag-scale-negative": (SV3D + ["--pag-scale", "-1"], "--pag-scale -1.0: must be 0 (off) or more"),
+    "sv3d-pag-scale-nan": (SV3D + ["--pag-scale", "nan"], "--pag-scale nan: must be a finite number"),
+    "syncdreamer-eta-negative": (SYNCDREAMER + ["--eta", "-1"], "--eta -1.0: must be 0"),
+    "syncdreamer-17-views-per-batch": (SYNCDREAMER + ["--views-per-batch", "17"], "--views-per-batch 17: must be 1"),
+    "syncdreamer-frames-per-batch-0": (SYNCDREAMER + ["--frames-per-batch", "0"], "--frames-per-batch 0: must be"),
 }
 
 

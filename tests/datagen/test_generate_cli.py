@@ -133,6 +133,8 @@ def test_bad_inputs_are_one_line_errors(tmp_path, fake_generators, capsys):
     (tmp_path / "empty.mp4").write_bytes(b"")
     assert main(["video-to-4d", str(tmp_path / "empty.mp4"), "--output-dir", out, "--checkpoint", "c"]) == 1
     assert "the video file is empty" in capsys.readouterr().err
+    assert main(["video-to-4d", str(picture(tmp_path)), "--output-dir", out, "--checkpoint", "c"]) == 1
+    assert "cup.png: 1 frame, not a clip" in (err := capsys.readouterr().err) and "datagen image-to-4d" in err
     assert main(["convert-sv3d-weights", str(tmp_path / "sv3d_p.safetensors"), out]) == 1
     err = capsys.readouterr().err
     assert "sv3d_p.safetensors: no such checkpoint file" in err and "huggingface.co/stabilityai/sv3d" in err

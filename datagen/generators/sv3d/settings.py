@@ -8,6 +8,9 @@ from datagen.generators.base import MultiViewGenerator
 from datagen.generators.sv3d.components import TINY_RANDOM, resolve_weights
 from datagen.user_errors import UserError
 
+VAE_FACTOR = 8
+"""sv3d_p's VAE downsampling: the image side must be a multiple of it (checked before the weights load)."""
+
 __all__ = ["SV3DSettings", "TINY_RANDOM", "load_sv3d_generator"]
 
 
@@ -54,10 +57,15 @@ def load_sv3d_generator(settings: SV3DSettings) -> MultiViewGenerator:
     """
     weights = resolve_weights(settings.weights)
     if settings.steps < 1 or settings.frames_per_orbit < 2 or settings.decode_chunk_size < 1:
-        raise ValueError(
-            f"SV3D settings: steps={settings.steps}, frames_per_orbit={settings.frames_per_orbit}, "
-            f"decode_chunk_size={settings.decode_chunk_size}: need steps >= 1, frames >= 2, chunk >= 1"
+        raise UserError(
+            f"--steps {settings.steps} --frames-per-orbit {settings.frames_per_orbit} --decode-chunk-size "
+            f"{settings.decode_chunk_size}: need at least 1 step, 2 frames per orbit and 1 frame per decode"
         )
+    if not settings.amplitudes_deg:
+        raise UserError("--amplitudes-deg: give at least one orbit's elevation amplitude, e.g. 0 -20 40")
+    if settings.resolution % VAE_FACTOR:
+        # Checked before loading: sv3d_p's VAE downsamples by 8 (the tiny test networks by a divisor of 8).
+        raise UserError(f"--resolution {settings.resolution}: must be a multiple of {VAE_FACTOR} (SV3D's latent grid)")
     import torch
 
     from datagen.generators.sv3d.components import load_components

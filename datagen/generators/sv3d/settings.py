@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from datagen.generators.base import MultiViewGenerator
 from datagen.generators.sv3d.components import TINY_RANDOM, resolve_weights
+from datagen.options import check_options
 from datagen.user_errors import UserError
 
 VAE_FACTOR = 8
@@ -56,13 +57,7 @@ def load_sv3d_generator(settings: SV3DSettings) -> MultiViewGenerator:
     ``settings.resolution``) and returns the orbits' views with cameras.
     """
     weights = resolve_weights(settings.weights)
-    if settings.steps < 1 or settings.frames_per_orbit < 2 or settings.decode_chunk_size < 1:
-        raise UserError(
-            f"--steps {settings.steps} --frames-per-orbit {settings.frames_per_orbit} --decode-chunk-size "
-            f"{settings.decode_chunk_size}: need at least 1 step, 2 frames per orbit and 1 frame per decode"
-        )
-    if not settings.amplitudes_deg:
-        raise UserError("--amplitudes-deg: give at least one orbit's elevation amplitude, e.g. 0 -20 40")
+    check_options(settings)  # the commands' rules (steps, frames per orbit, amplitudes, PAG scale, ...)
     if settings.resolution % VAE_FACTOR:
         # Checked before loading: sv3d_p's VAE downsamples by 8 (the tiny test networks by a divisor of 8).
         raise UserError(f"--resolution {settings.resolution}: must be a multiple of {VAE_FACTOR} (SV3D's latent grid)")

@@ -20,6 +20,7 @@ from datagen.generators.syncdreamer.sampler import SamplingOptions, check_steps,
 from datagen.generators.syncdreamer.settings import TINY_RANDOM, SyncDreamerSettings
 from datagen.generators.syncdreamer.time_sync import smoothing_weights
 from datagen.images import key_background
+from datagen.options import check_options
 from datagen.user_errors import UserError
 
 LOG = logging.getLogger(__name__)
@@ -32,7 +33,8 @@ def resolve_device(name: str) -> torch.device:
 
 
 def sampling_options(settings: SyncDreamerSettings) -> SamplingOptions:
-    """The sampler's options from the settings (checked: guidance, scales, steps, batch sizes)."""
+    """The sampler's options from the settings (checked: guidance, scales, steps, batch sizes, eta)."""
+    check_options(settings)  # the commands' rules (steps, eta, batch sizes, ...)
     if settings.guidance not in ("decomposed", "cfg"):
         raise UserError(f"--guidance {settings.guidance}: use decomposed or cfg")
     scales = (
@@ -45,11 +47,6 @@ def sampling_options(settings: SyncDreamerSettings) -> SamplingOptions:
         check_steps(settings.steps)
     except ValueError as error:
         raise UserError(f"--steps: {error}") from None
-    if settings.frames_per_batch < 1 or not 1 <= settings.views_per_batch <= 16:
-        raise UserError(
-            f"--frames-per-batch {settings.frames_per_batch} --views-per-batch {settings.views_per_batch}:"
-            " give at least 1 frame and 1 to 16 views"
-        )
     return SamplingOptions(
         steps=settings.steps,
         eta=settings.eta,

@@ -17,6 +17,7 @@ import numpy as np
 from jaxtyping import UInt8
 
 from datagen.dataset import encode_png
+from datagen.hub import looks_like_hub_id
 from datagen.user_errors import UserError
 from splatcore.atomic import atomic_directory
 
@@ -59,8 +60,7 @@ def check_svd_weights(weights: str) -> None:
         f"`huggingface-cli download {SVD_HUB_ID} --local-dir DIR`) and pass --svd-weights DIR"
     )
     path = Path(weights).expanduser()
-    looks_like_path = path.exists() or weights.startswith((".", "/", "~")) or weights.count("/") != 1
-    if looks_like_path:
+    if not looks_like_hub_id(weights):
         if not path.is_dir():
             raise UserError(f"--svd-weights {weights}: no such folder; {where}")
         if not (path / "model_index.json").is_file():

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
+from datagen.hub import looks_like_hub_id
 from datagen.user_errors import UserError
 
 if TYPE_CHECKING:
@@ -47,18 +48,6 @@ class SV3DComponents:
         return 2 ** (len(self.vae.config.block_out_channels) - 1)
 
 
-def _looks_like_hub_id(weights: str) -> bool:
-    """``owner/name`` that is not a local path (and whose first part is no local directory either)."""
-    parts = weights.split("/")
-    return (
-        len(parts) == 2
-        and all(parts)
-        and not weights.startswith((".", "~"))
-        and not Path(weights).exists()
-        and not Path(parts[0]).is_dir()
-    )
-
-
 def _check_folder(folder: Path) -> None:
     if not folder.is_dir():
         raise UserError(f"SV3D weights: {folder} is not a directory; {WHERE_TO_GET}")
@@ -78,7 +67,7 @@ def resolve_weights(weights: str) -> str:
     """
     if weights == TINY_RANDOM:
         return weights
-    if _looks_like_hub_id(weights):
+    if looks_like_hub_id(weights):
         from huggingface_hub import snapshot_download
 
         try:

@@ -125,11 +125,12 @@ def check_weight_files(settings: SyncDreamerSettings) -> None:
         check_files(settings.checkpoint, settings.clip_weights)
 
 
-def check_output(output_dir: Path, overwrite: bool) -> None:
-    """Refuse a non-empty ``output_dir`` before the generator runs (the writer would only refuse after it)."""
+def check_output(output_dir: Path, overwrite: bool, option: str = "--output-dir") -> None:
+    """Refuse a non-empty ``output_dir`` (given as ``option``) before the generator runs (the writer would only
+    refuse after it)."""
     output_dir = Path(output_dir)
     if output_dir.is_dir() and any(output_dir.iterdir()) and not overwrite:
-        raise UserError(f"--output-dir {output_dir} exists and is not empty; choose another or pass --overwrite")
+        raise UserError(f"{option} {output_dir} exists and is not empty; choose another or pass --overwrite")
 
 
 def check_dataset(data_dir: Path) -> Path:
@@ -294,8 +295,7 @@ def image_to_4d_dataset(command: ImageTo4D) -> Path:
     clip_dir = command.clip_dir or Path(command.output_dir).with_name(Path(command.output_dir).name + "-clip")
     check_output(command.output_dir, command.overwrite)
     check_weight_files(command.syncdreamer)
-    if clip_dir.exists() and any(clip_dir.iterdir()) and not command.overwrite:
-        raise UserError(f"--clip-dir {clip_dir} exists and is not empty; choose another or pass --overwrite")
+    check_output(clip_dir, command.overwrite, "--clip-dir")
     if command.svd.svd_frames < command.frames:
         raise UserError(f"--svd-frames {command.svd.svd_frames} is fewer than --frames {command.frames}")
     rgba = load_rgba(command.image, command.alpha)

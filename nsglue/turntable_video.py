@@ -18,6 +18,8 @@ import numpy as np
 import torch
 import tyro
 
+from datagen.cameras import SV3D_FOV_DEG, SV3D_RADIUS
+
 PANEL_KEYS = ("rgb", "rgb_2", "uncertainty")
 """The outputs kept from each render: set 1, set 2 (when the model has a twin) and their uncertainty."""
 
@@ -42,9 +44,9 @@ class Turntable:
     """Frames per revolution."""
     elevation_deg: float = 20.0
     """Camera elevation above the object's equator."""
-    radius: float = 4.0
+    radius: float = SV3D_RADIUS
     """Camera distance from the origin (SV3D orbits use 4.0)."""
-    fov_deg: float = 33.8
+    fov_deg: float = SV3D_FOV_DEG
     """Vertical field of view (SV3D: 33.8)."""
     size: int = 128
     """Rendered image side in pixels."""
@@ -70,8 +72,8 @@ def write_turntable(
     output_dir: Path,
     num_frames: int = 36,
     elevation_deg: float = 20.0,
-    radius: float = 4.0,
-    fov_deg: float = 33.8,
+    radius: float = SV3D_RADIUS,
+    fov_deg: float = SV3D_FOV_DEG,
     size: int = 128,
     fps: float = 12.0,
 ) -> Dict[str, Path]:
